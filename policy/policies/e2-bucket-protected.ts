@@ -1,0 +1,21 @@
+// The bucket holds every uploaded file of the instance. Pulumi deletes what leaves the program (a rename, a
+// removed line, `pulumi destroy`), so the bucket must carry `protect` and need a deliberate unprotect first.
+import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { BUCKET, BUCKET_V2 } from "../resource-types";
+
+export const e2BucketProtected: ResourceValidationPolicy = {
+  name: "e2-bucket-protected",
+  description: "The e2 bucket must be protected so no update or destroy can delete the instance's media.",
+  remediationSteps: "Create the bucket with the resource option protect: true.",
+  validateResource: (args, reportViolation) => {
+    if (args.type !== BUCKET && args.type !== BUCKET_V2) {
+      args.notApplicable(`Policy only applies to resources of type '${BUCKET}' or '${BUCKET_V2}'`);
+    }
+    if (args.opts.protect !== true) {
+      reportViolation(
+        `Bucket "${args.name}" is not protected: deleting it would delete every media file. ` +
+          `Set the resource option protect: true.`,
+      );
+    }
+  },
+};
