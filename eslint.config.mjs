@@ -6,6 +6,13 @@ import pulumi from "@pulumi/eslint-plugin";
 export default tseslint.config(
   { ignores: ["node_modules/", ".tools/", "bin/"] },
   js.configs.recommended,
+  {
+    files: ["**/*.cjs"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { require: "readonly", module: "writable", process: "readonly", console: "readonly", __dirname: "readonly" },
+    },
+  },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],

@@ -1,0 +1,73 @@
+// The media bucket on iDrive e2 and its read-only public policy, through an aws provider aimed at e2.
+import * as pulumi from "@pulumi/pulumi";
+// Submodule imports: loading and type-checking all of @pulumi/aws costs seconds on every cold `pulumi up`.
+import { Provider } from "@pulumi/aws/provider";
+import { Bucket, BucketPolicy } from "@pulumi/aws/s3";
+import { publicReadPolicy } from "./bucket-policy";
+
+export interface E2BucketArgs {
+  /** Bucket name; also the media subdomain label. */
+  bucketName: string;
+  /** e2 S3 endpoint host name, no scheme (e.g. `s3.eu-central-2.idrivee2.com`). */
+  endpoint: string;
+  /** Signing region of the endpoint (e2 codes such as `us-midwest-1` are not AWS regions). */
+  region: string;
+  /** Access key ID the program uses for S3 calls. Secret. */
+  accessKeyId: pulumi.Input<string>;
+  /** Secret access key the program uses for S3 calls. Secret. */
+  secretAccessKey: pulumi.Input<string>;
+  /** Protect the bucket so that no `pulumi destroy` or replacement can delete media. Default: true. */
+  protect?: boolean;
+  /** Import an existing bucket (and its policy) of this name instead of creating one. Default: false. */
+  adopt?: boolean;
+}
+
+/** An e2 bucket anyone can read object by object, and nobody can list or write without keys. */
+export class E2Bucket extends pulumi.ComponentResource {
+  /** The aws provider aimed at the e2 endpoint; never the default AWS provider. */
+  readonly provider: Provider;
+  readonly bucket: Bucket;
+  readonly policy: BucketPolicy;
+  readonly bucketName: pulumi.Output<string>;
+  /** The bucket policy as JSON text. */
+  readonly policyJson: string;
+
+  constructor(name: string, args: E2BucketArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mastodon-media:e2:Bucket", name, {}, opts);
+
+    this.provider = new Provider(
+      `${name}-e2`,
+      {
+        region: args.region,
+        accessKey: args.accessKeyId,
+        secretKey: args.secretAccessKey,
+        endpoints: [{ s3: `https://${args.endpoint}` }],
+        s3UsePathStyle: true,
+        // e2 has no STS, IAM or instance metadata, and its region codes are not AWS's.
+        skipCredentialsValidation: true,
+        skipRequestingAccountId: true,
+        skipRegionValidation: true,
+        skipMetadataApiCheck: true,
+      },
+      { parent: this },
+    );
+
+    const childOpts = { parent: this, provider: this.provider };
+    // No tags, public-access-block or ownership controls: e2 does not implement them.
+    this.bucket = new Bucket(
+      `${name}-bucket`,
+      { bucket: args.bucketName },
+      { ...childOpts, protect: args.protect ?? true, import: args.adopt ? args.bucketName : undefined },
+    );
+
+    this.policyJson = JSON.stringify(publicReadPolicy(args.bucketName));
+    this.policy = new BucketPolicy(
+      `${name}-policy`,
+      { bucket: this.bucket.bucket, policy: this.policyJson },
+      { ...childOpts, import: args.adopt ? args.bucketName : undefined },
+    );
+
+    this.bucketName = this.bucket.bucket;
+    this.registerOutputs({ bucketName: this.bucketName, policy: this.policyJson });
+  }
+}

@@ -1,0 +1,274 @@
+// Runs the real Pulumi program under Pulumi's mocks and records every registration with its options.
+// The program is started through @pulumi/pulumi's own `run` entry (the code the language host calls for
+// `pulumi up`), so ts-node registration, stack creation and stack outputs happen exactly as in a deploy;
+// only the resource monitor is replaced by the SDK's MockMonitor.
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+
+/** The serialized form Pulumi uses for a secret value. */
+export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+export interface Registration {
+  type: string;
+  name: string;
+  urn: string;
+  custom: boolean;
+  parentUrn: string;
+  providerRef: string;
+  /** Inputs with secret wrappers removed (plain values). */
+  inputs: Record<string, unknown>;
+  /** Inputs exactly as sent to the engine: secrets still wrapped. */
+  wireInputs: Record<string, unknown>;
+  /** Top-level input names whose value was sent as a secret. */
+  secretInputs: string[];
+  options: {
+    protect: boolean;
+    importId: string;
+    /** URNs this resource waits for: explicit dependsOn and every resource an input came from. */
+    dependencies: string[];
+    additionalSecretOutputs: string[];
+    replaceOnChanges: string[];
+    ignoreChanges: string[];
+    deleteBeforeReplace: boolean;
+    replacementTrigger: unknown;
+  };
+}
+
+export interface Invoke {
+  token: string;
+  args: Record<string, unknown>;
+}
+
+export interface MockRunResult {
+  registrations: Registration[];
+  invokes: Invoke[];
+  /** Stack outputs, secrets unwrapped. */
+  outputs: Record<string, unknown>;
+  /** Stack outputs as sent to the engine. */
+  wireOutputs: Record<string, unknown>;
+  secretOutputs: string[];
+}
+
+/** Answers for invokes: token → function of the invoke's args. Unknown tokens throw. */
+export type InvokeAnswers = Record<string, (args: Record<string, unknown>) => Record<string, unknown>>;
+
+export interface MockOptions {
+  project?: string;
+  stack: string;
+  /** Full config keys (`mastodon-media:domain`) → string values, as the CLI hands them to the program. */
+  config: Record<string, string>;
+  /** Full keys of encrypted values. */
+  secretKeys: string[];
+  invokes?: InvokeAnswers;
+  preview?: boolean;
+}
+
+export interface MockRunOptions extends MockOptions {
+  /** Folder with Pulumi.yaml, package.json and the program's entry point. */
+  programDir: string;
+  /** Register ts-node the way `pulumi up` does (type-checked) instead of relying on the current loader. */
+  typescript: boolean;
+}
+
+export function isSecretWrapper(value: unknown): value is { value: unknown } {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG_VALUE;
+}
+
+/** Removes secret wrappers, leaving plain values. */
+export function unwrapSecrets(value: unknown): unknown {
+  if (isSecretWrapper(value)) return unwrapSecrets(value.value);
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
+
+/** Paths (a.b[0]) at which `needle` occurs in a string that is NOT inside a secret wrapper. */
+export function plaintextOccurrences(value: unknown, needle: string, at = ""): string[] {
+  if (isSecretWrapper(value)) return [];
+  if (typeof value === "string") return value.includes(needle) ? [at || "(value)"] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => plaintextOccurrences(v, needle, `${at}[${i}]`));
+  if (typeof value === "object" && value !== null) {
+    return Object.entries(value).flatMap(([k, v]) => plaintextOccurrences(v, needle, at ? `${at}.${k}` : k));
+  }
+  return [];
+}
+
+/** Fake provider outputs, so that dependants see realistic values; everything else echoes its inputs. */
+function fakeState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  switch (type) {
+    case "tls:index/privateKey:PrivateKey":
+      return {
+        ...inputs,
+        privateKeyPem: `-----BEGIN PRIVATE KEY-----\nmock-key-of-${name}\n-----END PRIVATE KEY-----\n`,
+        publicKeyPem: `-----BEGIN PUBLIC KEY-----\nmock-public-of-${name}\n-----END PUBLIC KEY-----\n`,
+      };
+    case "tls:index/certRequest:CertRequest":
+      return { ...inputs, certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\nmock-csr-of-${name}\n-----END CERTIFICATE REQUEST-----\n` };
+    case "cloudflare:index/originCaCertificate:OriginCaCertificate":
+      return {
+        ...inputs,
+        certificate: `-----BEGIN CERTIFICATE-----\nmock-cert-of-${name}\n-----END CERTIFICATE-----\n`,
+        expiresOn: "2041-11-20 12:00:00 +0000 UTC",
+      };
+    case "cloudflare:index/dnsRecord:DnsRecord":
+      return { ...inputs, zoneId: inputs.zoneId };
+    default:
+      return inputs;
+  }
+}
+
+interface ProtoValue {
+  toJavaScript(): unknown;
+}
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getCustom(): boolean;
+  getParent(): string;
+  getProvider(): string;
+  getObject(): ProtoValue | undefined;
+  getProtect(): boolean;
+  getImportid(): string;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(cb: (deps: { getUrnsList(): string[] }, key: string) => void): void };
+  getAdditionalsecretoutputsList(): string[];
+  getReplaceonchangesList(): string[];
+  getIgnorechangesList(): string[];
+  getDeletebeforereplace(): boolean;
+  getReplacementTrigger(): ProtoValue | undefined;
+}
+interface OutputsRequest {
+  getUrn(): string;
+  getOutputs(): ProtoValue | undefined;
+}
+type Callback = (err: unknown, res: unknown) => void;
+interface MockMonitorLike {
+  registerResource(req: RegisterRequest, cb: Callback): Promise<void>;
+  registerResourceOutputs(req: OutputsRequest, cb: Callback): void;
+}
+
+/**
+ * Replaces the resource monitor with Pulumi's MockMonitor, wrapped so that every registration is recorded
+ * with its options. Call it again for a fresh record; each call starts a new mock monitor.
+ */
+export async function installRecordingMocks(opts: MockOptions): Promise<MockRunResult> {
+  const project = opts.project ?? "mastodon-media";
+  const registrations: Registration[] = [];
+  const invokes: Invoke[] = [];
+  const result: MockRunResult = { registrations, invokes, outputs: {}, wireOutputs: {}, secretOutputs: [] };
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        const state = fakeState(args.type, args.name, unwrapSecrets(args.inputs) as Record<string, unknown>);
+        return { id: args.id || `${args.name}-id`, state };
+      },
+      call: (args) => {
+        const answer = opts.invokes?.[args.token];
+        invokes.push({ token: args.token, args: unwrapSecrets(args.inputs) as Record<string, unknown> });
+        if (!answer) throw new Error(`Mock not implemented: ${args.token}`);
+        return answer(unwrapSecrets(args.inputs) as Record<string, unknown>);
+      },
+    },
+    project,
+    opts.stack,
+    opts.preview ?? false,
+  );
+  pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
+
+  // Wrap the mock monitor to see each full registration request (protect, import, dependencies, ...).
+  const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitorLike;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = async (req, cb) => {
+    const wire = (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;
+    const trigger = req.getReplacementTrigger()?.toJavaScript();
+    // Explicit dependsOn plus every resource an input was computed from.
+    const dependencies = new Set(req.getDependenciesList());
+    req.getPropertydependenciesMap().forEach((deps) => deps.getUrnsList().forEach((urn) => dependencies.add(urn)));
+    return register(req, (err, res) => {
+      if (!err) {
+        const urn = (res as { getUrn(): string }).getUrn();
+        registrations.push({
+          type: req.getType(),
+          name: req.getName(),
+          urn,
+          custom: req.getCustom(),
+          parentUrn: req.getParent(),
+          providerRef: req.getProvider(),
+          inputs: unwrapSecrets(wire) as Record<string, unknown>,
+          wireInputs: wire,
+          secretInputs: Object.keys(wire).filter((k) => isSecretWrapper(wire[k])),
+          options: {
+            protect: req.getProtect(),
+            importId: req.getImportid(),
+            dependencies: [...dependencies],
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+            replaceOnChanges: req.getReplaceonchangesList(),
+            ignoreChanges: req.getIgnorechangesList(),
+            deleteBeforeReplace: req.getDeletebeforereplace(),
+            replacementTrigger: trigger === null ? undefined : trigger,
+          },
+        });
+      }
+      cb(err, res);
+    });
+  };
+  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+  monitor.registerResourceOutputs = (req, cb) => {
+    if (req.getUrn().includes("::pulumi:pulumi:Stack::")) {
+      const wire = (req.getOutputs()?.toJavaScript() ?? {}) as Record<string, unknown>;
+      result.wireOutputs = wire;
+      result.outputs = unwrapSecrets(wire) as Record<string, unknown>;
+      result.secretOutputs = Object.keys(wire).filter((k) => isSecretWrapper(wire[k]));
+    }
+    registerOutputs(req, cb);
+  };
+
+  return result;
+}
+
+/** Runs `build` inside a root stack, as a program runs, and waits for every registration to finish. */
+export async function runInMockStack(build: () => void | Promise<void>): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runInPulumiStack } = require("@pulumi/pulumi/runtime/stack") as {
+    runInPulumiStack(init: () => Promise<unknown>): Promise<unknown>;
+  };
+  await runInPulumiStack(async () => {
+    await build();
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Runs the program once under mocks in this process and returns what it registered. Call it once per
+ * process: the SDK keeps global state, and a program module is only evaluated once.
+ */
+export async function runProgramUnderMocks(opts: MockRunOptions): Promise<MockRunResult> {
+  const result = await installRecordingMocks(opts);
+  // What the Node language host sets for a TypeScript project.
+  if (opts.typescript) process.env.PULUMI_NODEJS_TYPESCRIPT = "true";
+  else delete process.env.PULUMI_NODEJS_TYPESCRIPT;
+  const cwd = process.cwd();
+  process.chdir(opts.programDir);
+  let failure: unknown;
+  try {
+    // run.js requires its CLI entry (cmd/run/index.js), which parses process.argv, wants a real engine
+    // address and exits without one. Pre-seed the module cache with the one constant run.js reads from it.
+    const cliEntry = require.resolve("@pulumi/pulumi/cmd/run/index.js");
+    require.cache[cliEntry] ??= { exports: { nodeJSProcessExitedAfterLoggingUserActionableMessage: 32 } } as NodeJS.Module;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { run } = require("@pulumi/pulumi/cmd/run/run") as {
+      run(argv: Record<string, unknown>, started: () => void, logged: (e: unknown) => void, reported: (e: unknown) => boolean): Promise<unknown>;
+    };
+    await run({ _: [path.resolve(opts.programDir)] }, () => {}, (e) => (failure = e), () => false);
+  } finally {
+    process.chdir(cwd);
+  }
+  if (failure) throw failure;
+  // Let the last registrations' callbacks land.
+  await new Promise((resolve) => setImmediate(resolve));
+  return result;
+}

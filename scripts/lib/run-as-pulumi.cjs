@@ -1,0 +1,29 @@
+// Child-process entry: runs the program under mocks the way `pulumi up` loads it. The mock harness itself
+// is TypeScript, so tsx loads it and is then unregistered: the program is compiled only by the ts-node
+// that @pulumi/pulumi registers (type-checking, with this project's tsconfig and typescript).
+// Input: MOCK_RUN_OPTIONS (JSON of MockRunOptions without `typescript`). Output: one JSON line on fd 3
+// if open, else stdout: { ok, result } or { ok: false, error }.
+const fs = require("node:fs");
+const { register } = require("tsx/cjs/api");
+
+const unregister = register();
+const { runProgramUnderMocks } = require("./mock-run.ts");
+unregister();
+
+function report(payload) {
+  const line = JSON.stringify(payload) + "\n";
+  try {
+    fs.writeSync(3, line);
+  } catch {
+    process.stdout.write(line);
+  }
+}
+
+const options = JSON.parse(process.env.MOCK_RUN_OPTIONS || "{}");
+runProgramUnderMocks({ ...options, typescript: true }).then(
+  (result) => report({ ok: true, result, tsNodeRegistered: Boolean(require.extensions[".ts"]) }),
+  (err) => {
+    report({ ok: false, error: { name: err && err.name, message: String((err && err.message) || err) } });
+    process.exitCode = 1;
+  },
+);

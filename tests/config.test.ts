@@ -1,0 +1,208 @@
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+import {
+  ConfigError,
+  DEFAULTS,
+  KNOWN_KEYS,
+  OBJECT_KEYS,
+  SECRET_KEYS,
+  parseSettings,
+  type RawConfig,
+} from "../components/config";
+import { SECRET_VALUES, minimalConfig } from "./support/stack-config";
+
+const valueOf = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
+
+function problemsOf(raw: RawConfig): string[] {
+  try {
+    parseSettings(raw);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return err.problems;
+  }
+  assert.fail("expected the config to be rejected");
+}
+
+function assertRejected(overrides: Record<string, string | undefined>, key: string, ...fragments: string[]) {
+  const problems = problemsOf(minimalConfig(overrides));
+  const problem = problems.find((p) => p.startsWith(`mastodon-media:${key} `));
+  assert.ok(problem, `no problem reported for ${key}; got ${JSON.stringify(problems)}`);
+  for (const fragment of fragments) assert.ok(problem.includes(fragment), `"${problem}" should mention ${fragment}`);
+  return problem;
+}
+
+test("a minimal config yields the media host, endpoint, derived region and defaults", () => {
+  const s = parseSettings(minimalConfig());
+  assert.equal(s.mediaHost, "files.example.social");
+  assert.equal(s.bucket, "files");
+  assert.equal(s.e2Endpoint, "s3.eu-central-2.idrivee2.com");
+  assert.equal(s.e2Region, "eu-central-2");
+  assert.equal(s.cloudflare.dnsRecord, "host");
+  assert.deepEqual(s.cloudflare.originCertificate, { keyType: "rsa", validityDays: 5475, generation: 1 });
+  assert.deepEqual(s.cloudflare.edgeRules, { ssl: true, cache: true, headers: true, methods: true });
+  assert.equal(s.cloudflare.authenticatedOriginPulls, true);
+  assert.deepEqual(s.verify, { enabled: true, timeoutSeconds: 300 });
+  assert.deepEqual(s.adopt, { bucket: false, rulesets: {} });
+  assert.equal(s.mastodonHost, undefined);
+});
+
+test("a leading https:// and trailing slash on the endpoint are stripped", () => {
+  assert.equal(parseSettings(minimalConfig({ e2Endpoint: "https://s3.us-midwest-1.idrivee2.com/" })).e2Endpoint, "s3.us-midwest-1.idrivee2.com");
+});
+
+test("an older per-account endpoint signs with us-east-1 unless e2Region is set", () => {
+  assert.equal(parseSettings(minimalConfig({ e2Endpoint: "abcd.fra.idrivee2-22.com" })).e2Region, "us-east-1");
+  assert.equal(parseSettings(minimalConfig({ e2Endpoint: "abcd.fra.idrivee2-22.com", e2Region: "eu-west-4" })).e2Region, "eu-west-4");
+});
+
+test("empty strings (Pulumi.yaml defaults for optional keys) count as unset", () => {
+  const s = parseSettings(minimalConfig({ e2Region: "", cloudflareZoneId: "" }));
+  assert.equal(s.e2Region, "eu-central-2");
+  assert.equal(s.cloudflare.zoneId, undefined);
+});
+
+test("Mastodon gets the program's key when no bucket-scoped key is set", async () => {
+  const s = parseSettings(minimalConfig());
+  assert.equal(s.mastodonSharesProgramKey, true);
+  assert.equal(await valueOf(s.mastodonCredentials.secretAccessKey), SECRET_VALUES.e2SecretAccessKey);
+});
+
+test("a bucket-scoped Mastodon key is used when both halves are set, and stays secret", async () => {
+  const s = parseSettings(
+    minimalConfig({ mastodonAccessKeyId: SECRET_VALUES.mastodonAccessKeyId, mastodonSecretAccessKey: SECRET_VALUES.mastodonSecretAccessKey }),
+  );
+  assert.equal(s.mastodonSharesProgramKey, false);
+  assert.equal(await valueOf(s.mastodonCredentials.accessKeyId), SECRET_VALUES.mastodonAccessKeyId);
+  assert.equal(await pulumi.isSecret(s.mastodonCredentials.secretAccessKey), true);
+  assert.equal(await pulumi.isSecret(s.e2Credentials.accessKeyId), true);
+});
+
+test("edgeRules, adopt, mastodonEnvExtra and mastodonHost objects are parsed", () => {
+  const s = parseSettings(
+    minimalConfig({
+      edgeRules: JSON.stringify(["ssl", "headers"]),
+      adopt: JSON.stringify({ bucket: true, dnsRecordId: "a".repeat(32), rulesets: { http_config_settings: "b".repeat(32) } }),
+      mastodonEnvExtra: JSON.stringify({ S3_FORCE_SINGLE_REQUEST: true, S3_READ_TIMEOUT: 30 }),
+      mastodonHost: JSON.stringify({ host: "mastodon.example.social", user: "mastodon", restart: "docker-compose" }),
+      mastodonHostSshKey: SECRET_VALUES.mastodonHostSshKey,
+    }),
+  );
+  assert.deepEqual(s.cloudflare.edgeRules, { ssl: true, cache: false, headers: true, methods: false });
+  assert.deepEqual(s.adopt, { bucket: true, dnsRecordId: "a".repeat(32), rulesets: { http_config_settings: "b".repeat(32) } });
+  assert.deepEqual(s.mastodonEnvExtra, { S3_FORCE_SINGLE_REQUEST: "true", S3_READ_TIMEOUT: "30" });
+  assert.equal(s.mastodonHost?.port, 22);
+  assert.equal(s.mastodonHost?.envFile, DEFAULTS.mastodonHostEnvFile);
+  assert.equal(s.mastodonHost?.restart, "docker-compose");
+});
+
+test("an empty edgeRules list turns every rule group off", () => {
+  assert.deepEqual(parseSettings(minimalConfig({ edgeRules: "[]" })).cloudflare.edgeRules, {
+    ssl: false,
+    cache: false,
+    headers: false,
+    methods: false,
+  });
+});
+
+test("missing required keys are each named", () => {
+  const problems = problemsOf(minimalConfig({ domain: undefined, e2Endpoint: undefined, e2SecretAccessKey: undefined }));
+  for (const key of ["domain", "e2Endpoint", "e2SecretAccessKey"]) {
+    assert.ok(problems.some((p) => p.startsWith(`mastodon-media:${key} is not set`)), `${key} missing from ${JSON.stringify(problems)}`);
+  }
+});
+
+test("a domain that is not a DNS name is rejected with its value", () => {
+  assertRejected({ domain: "https://example.social/" }, "domain", `"https://example.social/"`, "DNS name");
+  assertRejected({ domain: "localhost" }, "domain", `"localhost"`);
+  assertRejected({ domain: "exa mple.social" }, "domain");
+});
+
+test("a bucket that is not one lowercase DNS label of 3-63 characters is rejected", () => {
+  for (const bucket of ["Files", "ab", "a".repeat(64), "my.files", "-files", "files-", "files_1"]) {
+    assertRejected({ bucket }, "bucket", JSON.stringify(bucket), "3-63 characters");
+  }
+});
+
+test("an endpoint with another scheme, a path or a port is rejected", () => {
+  assertRejected({ e2Endpoint: "http://s3.eu-central-2.idrivee2.com" }, "e2Endpoint", `"http://s3.eu-central-2.idrivee2.com"`, "https");
+  assertRejected({ e2Endpoint: "https://s3.eu-central-2.idrivee2.com/files" }, "e2Endpoint", "no path");
+  assertRejected({ e2Endpoint: "s3.eu-central-2.idrivee2.com:8443" }, "e2Endpoint", "no port");
+});
+
+test("a secret stored in plain text is rejected without echoing it", () => {
+  const raw = minimalConfig();
+  const plain: RawConfig = { values: raw.values, secretKeys: new Set(["e2AccessKeyId"]) };
+  const problems = problemsOf(plain);
+  const problem = problems.find((p) => p.startsWith("mastodon-media:e2SecretAccessKey "));
+  assert.ok(problem?.includes("pulumi config set --secret e2SecretAccessKey"));
+  assert.ok(!problems.join("\n").includes(SECRET_VALUES.e2SecretAccessKey), "the secret value leaked into the message");
+});
+
+test("half a Mastodon key pair is rejected", () => {
+  assertRejected({ mastodonAccessKeyId: SECRET_VALUES.mastodonAccessKeyId }, "mastodonSecretAccessKey", "both");
+});
+
+test("unknown values of choice settings are rejected naming the choices", () => {
+  assertRejected({ dnsRecord: "apex" }, "dnsRecord", `"apex"`, `"host"`, `"wildcard"`);
+  assertRejected({ originCertificate: "dsa" }, "originCertificate", `"dsa"`, `"rsa"`, `"ecc"`);
+  assertRejected({ edgeRules: JSON.stringify(["ssl", "waf"]) }, "edgeRules", "waf");
+  assertRejected({ originCertificateValidityDays: "400" }, "originCertificateValidityDays", `"400"`, "5475");
+  assertRejected({ authenticatedOriginPulls: "yes" }, "authenticatedOriginPulls", `"yes"`, "true or false");
+  assertRejected({ originCertificateGeneration: "0" }, "originCertificateGeneration", "at least 1");
+});
+
+test("a zone ID that is not 32 hex characters is rejected", () => {
+  assertRejected({ cloudflareZoneId: "zone-example-social" }, "cloudflareZoneId", `"zone-example-social"`, "32");
+});
+
+test("mastodonEnvExtra may not override managed variables or carry newlines", () => {
+  assertRejected({ mastodonEnvExtra: JSON.stringify({ S3_BUCKET: "other" }) }, "mastodonEnvExtra.S3_BUCKET", "set by the program");
+  assertRejected({ mastodonEnvExtra: JSON.stringify({ lower: "x" }) }, "mastodonEnvExtra.lower", "uppercase");
+  assertRejected({ mastodonEnvExtra: JSON.stringify({ S3_KEY_PREFIX: "a\nb" }) }, "mastodonEnvExtra.S3_KEY_PREFIX", "single-line");
+  assertRejected({ mastodonEnvExtra: "not json" }, "mastodonEnvExtra", `"not json"`, "object");
+});
+
+test("adopt entries are checked: unknown fields, phases and malformed IDs", () => {
+  assertRejected({ adopt: JSON.stringify({ zone: true }) }, "adopt.zone", "bucket, dnsRecordId, rulesets");
+  assertRejected({ adopt: JSON.stringify({ rulesets: { http_request_origin: "a".repeat(32) } }) }, "adopt.rulesets.http_request_origin", "phases");
+  assertRejected({ adopt: JSON.stringify({ dnsRecordId: "123" }) }, "adopt.dnsRecordId", `"123"`);
+});
+
+test("mastodonHost needs a host, a user, a known restart mode and the SSH key secret", () => {
+  assertRejected({ mastodonHost: JSON.stringify({ user: "mastodon" }), mastodonHostSshKey: "k" }, "mastodonHost.host");
+  assertRejected({ mastodonHost: JSON.stringify({ host: "h.example", user: "mastodon", restart: "reboot" }), mastodonHostSshKey: "k" }, "mastodonHost.restart", "reboot");
+  assertRejected({ mastodonHost: JSON.stringify({ host: "h.example", user: "mastodon" }) }, "mastodonHostSshKey", "not set");
+});
+
+test("unknown keys in the namespace are rejected as typos", () => {
+  assertRejected({ bukcet: "files" }, "bukcet", "not a setting");
+});
+
+test("every problem is reported in one error", () => {
+  const problems = problemsOf(minimalConfig({ domain: "bad domain", bucket: "B", dnsRecord: "x" }));
+  assert.equal(problems.length, 3);
+});
+
+test("Pulumi.yaml declares every scalar key with the program's defaults, and the rest are documented", () => {
+  const project = parseYaml(readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8")) as {
+    config: Record<string, { type: string; default?: unknown; secret?: boolean; description?: string }>;
+  };
+  const declared = Object.keys(project.config);
+  const optionalSecrets = SECRET_KEYS.filter((k) => !declared.includes(k));
+  assert.deepEqual([...declared, ...OBJECT_KEYS, ...optionalSecrets].sort(), [...KNOWN_KEYS].sort());
+  for (const key of [...OBJECT_KEYS, ...optionalSecrets]) {
+    assert.match(readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8"), new RegExp(`#\\s+(${key}\\b|.*\\b${key}\\b)`), `${key} undocumented`);
+  }
+  for (const [key, decl] of Object.entries(project.config)) {
+    assert.ok(decl.description, `${key} has no description`);
+    if (key in DEFAULTS) assert.deepEqual(decl.default, DEFAULTS[key as keyof typeof DEFAULTS], `default of ${key}`);
+    if ((SECRET_KEYS as readonly string[]).includes(key)) assert.equal(decl.secret, true, `${key} must be declared secret`);
+  }
+  for (const required of ["domain", "e2Endpoint", "e2AccessKeyId", "e2SecretAccessKey"]) {
+    assert.equal(project.config[required].default, undefined, `${required} must stay required`);
+  }
+});
