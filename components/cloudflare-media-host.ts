@@ -1,0 +1,326 @@
+// Cloudflare in front of the media host: a proxied CNAME to e2, an Origin CA certificate for e2's custom domain,
+// zone-level Authenticated Origin Pulls, and per-host rulesets (edge-rules.ts). Maintainer notes: docs/cloudflare.md.
+import * as pulumi from "@pulumi/pulumi";
+import * as cloudflare from "@pulumi/cloudflare";
+import * as tls from "@pulumi/tls";
+import {
+  EDGE_RULE_GROUPS,
+  RULESET_PHASES,
+  edgeRulesets,
+  entryPointProblems,
+  groupOfPhase,
+  isHostName,
+  rulesetName,
+  type EdgeRuleSwitches,
+  type ListedRuleset,
+  type RulesetPhase,
+} from "./edge-rules";
+
+export type { EdgeRuleSwitches, RulesetPhase } from "./edge-rules";
+export { PHASE_OF_GROUP } from "./edge-rules";
+
+/** Validities Cloudflare's Origin CA accepts, in days. */
+export const ORIGIN_CERT_VALIDITY_DAYS: readonly number[] = [7, 30, 90, 365, 730, 1095, 5475];
+
+export interface OriginCertificateArgs {
+  /** Key algorithm: `rsa` (RSA 2048, request type `origin-rsa`) or `ecc` (ECDSA P-256, `origin-ecc`). */
+  keyType: "rsa" | "ecc";
+  /** Certificate lifetime in days; one of 7, 30, 90, 365, 730, 1095, 5475. */
+  validityDays: number;
+  /**
+   * Integer ≥ 1. Raising it creates a new key, CSR and certificate before the old ones are deleted (rotation);
+   * the old certificate is revoked only after the whole deployment succeeded.
+   */
+  generation: number;
+}
+
+export interface CloudflareMediaHostArgs {
+  /** Zone apex, e.g. `example.social`. Lowercase. */
+  domain: string;
+  /** The media host, `<bucket>.<domain>`: exactly one label under `domain` (the certificate is `*.<domain>`). */
+  mediaHost: string;
+  /**
+   * The zone's ID (32 lowercase hex characters). Default: looked up by `domain`. Required when adopting anything,
+   * because import IDs contain it.
+   */
+  zoneId?: string;
+  /** The e2 endpoint host name the CNAME points at; no scheme, no port. */
+  originHost: pulumi.Input<string>;
+  /** `host`: a record for `mediaHost` only. `wildcard`: `*.<domain>`, as the manual guide did. */
+  dnsRecord: "host" | "wildcard";
+  /** The Origin CA certificate e2 presents for `*.<domain>`. */
+  originCertificate: OriginCertificateArgs;
+  /** Turn zone-level Authenticated Origin Pulls on. When false the zone setting is left alone. */
+  authenticatedOriginPulls: boolean;
+  /** Which rule groups to manage; each one is an entry-point ruleset of its own phase. */
+  edgeRules: EdgeRuleSwitches;
+  /** Existing resources to import instead of creating. Default: none. */
+  adopt?: {
+    /** ID of the existing DNS record (32 hex) to import; its name must match `dnsRecord`'s choice. */
+    dnsRecordId?: string;
+    /**
+     * Phase → ID (32 hex) of the zone's existing entry-point ruleset to import. Its rules are then replaced by
+     * ours. Keep the entry as long as this stack manages the ruleset.
+     */
+    rulesets?: Partial<Record<RulesetPhase, string>>;
+  };
+}
+
+const ZONE_OBJECT_ID = /^[0-9a-f]{32}$/;
+const TYPE = "mastodon-media:cloudflare:MediaHost";
+
+/** Throws an InputPropertiesError naming every bad argument; registers nothing. */
+export function validateCloudflareMediaHostArgs(args: CloudflareMediaHostArgs): void {
+  const errors: pulumi.InputPropertyErrorDetails[] = [];
+  const bad = (propertyPath: string, reason: string) => errors.push({ propertyPath, reason });
+  const show = (v: unknown) => JSON.stringify(v) ?? String(v);
+
+  if (!isHostName(args.domain))
+    bad("domain", `must be a lowercase DNS name like example.social, got ${show(args.domain)}`);
+  if (!isHostName(args.mediaHost)) {
+    bad("mediaHost", `must be a lowercase DNS name, got ${show(args.mediaHost)}`);
+  } else if (isHostName(args.domain)) {
+    const label = args.mediaHost.slice(0, -(args.domain.length + 1));
+    if (!args.mediaHost.endsWith(`.${args.domain}`) || label.includes(".")) {
+      bad(
+        "mediaHost",
+        `must be exactly one label under ${args.domain} (covered by *.${args.domain}), got ${show(args.mediaHost)}`,
+      );
+    }
+  }
+  if (args.zoneId !== undefined && !(typeof args.zoneId === "string" && ZONE_OBJECT_ID.test(args.zoneId))) {
+    bad("zoneId", `must be 32 lowercase hexadecimal characters, got ${show(args.zoneId)}`);
+  }
+  if (typeof args.originHost === "string" && !isHostName(args.originHost)) {
+    bad("originHost", `must be a host name without scheme or port, got ${show(args.originHost)}`);
+  }
+  if (args.dnsRecord !== "host" && args.dnsRecord !== "wildcard") {
+    bad("dnsRecord", `must be "host" or "wildcard", got ${show(args.dnsRecord)}`);
+  }
+
+  const cert = args.originCertificate;
+  if (typeof cert !== "object" || cert === null) {
+    bad("originCertificate", `must be an object { keyType, validityDays, generation }, got ${show(cert)}`);
+  } else {
+    if (cert.keyType !== "rsa" && cert.keyType !== "ecc") {
+      bad("originCertificate.keyType", `must be "rsa" or "ecc", got ${show(cert.keyType)}`);
+    }
+    if (!ORIGIN_CERT_VALIDITY_DAYS.includes(cert.validityDays)) {
+      bad(
+        "originCertificate.validityDays",
+        `must be one of ${ORIGIN_CERT_VALIDITY_DAYS.join(", ")} (days), got ${show(cert.validityDays)}`,
+      );
+    }
+    if (!Number.isInteger(cert.generation) || cert.generation < 1) {
+      bad("originCertificate.generation", `must be an integer of at least 1, got ${show(cert.generation)}`);
+    }
+  }
+  if (typeof args.authenticatedOriginPulls !== "boolean") {
+    bad("authenticatedOriginPulls", `must be true or false, got ${show(args.authenticatedOriginPulls)}`);
+  }
+
+  const rules = args.edgeRules;
+  if (typeof rules !== "object" || rules === null) {
+    bad("edgeRules", `must be an object with boolean ${EDGE_RULE_GROUPS.join(", ")}, got ${show(rules)}`);
+  } else {
+    for (const key of Object.keys(rules)) {
+      if (!(EDGE_RULE_GROUPS as readonly string[]).includes(key)) {
+        bad(`edgeRules.${key}`, `unknown rule group; the groups are ${EDGE_RULE_GROUPS.join(", ")}`);
+      }
+    }
+    for (const group of EDGE_RULE_GROUPS) {
+      if (typeof rules[group] !== "boolean")
+        bad(`edgeRules.${group}`, `must be true or false, got ${show(rules[group])}`);
+    }
+  }
+
+  const adopt = args.adopt ?? {};
+  const adoptsSomething = adopt.dnsRecordId !== undefined || Object.keys(adopt.rulesets ?? {}).length > 0;
+  if (adoptsSomething && args.zoneId === undefined) {
+    bad("zoneId", "is required when adopting existing resources: their import IDs contain the zone ID");
+  }
+  if (
+    adopt.dnsRecordId !== undefined &&
+    !(typeof adopt.dnsRecordId === "string" && ZONE_OBJECT_ID.test(adopt.dnsRecordId))
+  ) {
+    bad(
+      "adopt.dnsRecordId",
+      `must be the record's ID, 32 lowercase hexadecimal characters, got ${show(adopt.dnsRecordId)}`,
+    );
+  }
+  for (const [phase, id] of Object.entries(adopt.rulesets ?? {})) {
+    const path = `adopt.rulesets.${phase}`;
+    if (!(RULESET_PHASES as readonly string[]).includes(phase)) {
+      bad(path, `unknown phase; the phases are ${RULESET_PHASES.join(", ")}`);
+    } else if (!(typeof id === "string" && ZONE_OBJECT_ID.test(id))) {
+      bad(path, `must be the ruleset's ID, 32 lowercase hexadecimal characters, got ${show(id)}`);
+    } else if (
+      typeof rules === "object" &&
+      rules !== null &&
+      rules[groupOfPhase(phase as RulesetPhase)] === false
+    ) {
+      bad(
+        path,
+        `adopts a ruleset for rule group "${groupOfPhase(phase as RulesetPhase)}", which edgeRules switches off`,
+      );
+    }
+  }
+
+  if (errors.length > 0) {
+    throw new pulumi.InputPropertiesError({
+      message: `Invalid CloudflareMediaHost arguments: ${errors.map((e) => `${e.propertyPath} ${e.reason}`).join("; ")}`,
+      errors,
+    });
+  }
+}
+
+/** The media host behind Cloudflare: DNS, origin certificate, origin pulls and per-host edge rules. */
+export class CloudflareMediaHost extends pulumi.ComponentResource {
+  readonly zoneId: pulumi.Output<string>;
+  /** Name of the CNAME record: the media host, or `*.<domain>`. */
+  readonly dnsRecordName: pulumi.Output<string>;
+  readonly dnsRecord: cloudflare.DnsRecord;
+  /** The origin key; its private parts are secret outputs. */
+  readonly originKey: tls.PrivateKey;
+  readonly originCertificateRequest: tls.CertRequest;
+  /** Depend on this to act only once the current certificate exists. */
+  readonly originCertificate: cloudflare.OriginCaCertificate;
+  readonly originCertificatePem: pulumi.Output<string>;
+  /** Secret. */
+  readonly originPrivateKeyPem: pulumi.Output<string>;
+  readonly originCertificateExpiresOn: pulumi.Output<string>;
+  /** The domain to register as a CNAME in e2's console: `*.<domain>`. */
+  readonly cnameDomain: string;
+  /** The zone setting; absent when `authenticatedOriginPulls` is false. */
+  readonly authenticatedOriginPulls?: cloudflare.AuthenticatedOriginPullsSettings;
+  /** One entry-point ruleset per switched-on rule group, by phase. */
+  readonly rulesets: Partial<Record<RulesetPhase, cloudflare.Ruleset>>;
+
+  constructor(name: string, args: CloudflareMediaHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    validateCloudflareMediaHostArgs(args);
+    super(TYPE, name, {}, opts);
+
+    const { domain, mediaHost } = args;
+    const adopt = { dnsRecordId: args.adopt?.dnsRecordId, rulesets: args.adopt?.rulesets ?? {} };
+    // Adoption requires a configured zone ID (validated above), so import IDs are plain strings.
+    const zoneIdText = args.zoneId;
+    this.zoneId =
+      zoneIdText !== undefined
+        ? pulumi.output(zoneIdText)
+        : cloudflare.getZoneOutput({ filter: { name: domain } }, { parent: this }).apply((z) => z.id);
+    this.cnameDomain = `*.${domain}`;
+
+    const recordName = args.dnsRecord === "wildcard" ? this.cnameDomain : mediaHost;
+    const originHost = pulumi.output(args.originHost).apply((host) => {
+      if (!isHostName(host))
+        throw new Error(
+          `${name}: originHost must be a host name without scheme or port, got ${JSON.stringify(host)}`,
+        );
+      return host;
+    });
+    this.dnsRecord = new cloudflare.DnsRecord(
+      `${name}-record`,
+      { zoneId: this.zoneId, name: recordName, type: "CNAME", content: originHost, proxied: true, ttl: 1 },
+      {
+        parent: this,
+        import: adopt.dnsRecordId !== undefined ? `${zoneIdText}/${adopt.dnsRecordId}` : undefined,
+      },
+    );
+    this.dnsRecordName = pulumi.output(recordName);
+
+    // Rotation: a new generation replaces key, CSR and certificate. Replacement is create-before-delete (Pulumi's
+    // default, so never deleteBeforeReplace here): the old certificate stays valid until the deployment is done.
+    const rotation = { replacementTrigger: args.originCertificate.generation };
+    const rsa = args.originCertificate.keyType === "rsa";
+    this.originKey = new tls.PrivateKey(
+      `${name}-origin-key`,
+      rsa ? { algorithm: "RSA", rsaBits: 2048 } : { algorithm: "ECDSA", ecdsaCurve: "P256" },
+      {
+        parent: this,
+        ...rotation,
+        additionalSecretOutputs: ["privateKeyPem", "privateKeyOpenssh", "privateKeyPemPkcs8"],
+      },
+    );
+    const hostnames = [domain, this.cnameDomain];
+    this.originCertificateRequest = new tls.CertRequest(
+      `${name}-origin-csr`,
+      { privateKeyPem: this.originKey.privateKeyPem, subject: { commonName: domain }, dnsNames: hostnames },
+      { parent: this, ...rotation, additionalSecretOutputs: ["privateKeyPem"] },
+    );
+    this.originCertificate = new cloudflare.OriginCaCertificate(
+      `${name}-origin-cert`,
+      {
+        csr: this.originCertificateRequest.certRequestPem,
+        hostnames,
+        requestType: rsa ? "origin-rsa" : "origin-ecc",
+        requestedValidity: args.originCertificate.validityDays,
+      },
+      { parent: this, ...rotation },
+    );
+    this.originCertificatePem = this.originCertificate.certificate;
+    this.originPrivateKeyPem = pulumi.secret(this.originKey.privateKeyPem);
+    this.originCertificateExpiresOn = this.originCertificate.expiresOn;
+
+    if (args.authenticatedOriginPulls) {
+      // Retained on delete: turning zone-wide AOP off could break the instance's own origin if it checks it.
+      this.authenticatedOriginPulls = new cloudflare.AuthenticatedOriginPullsSettings(
+        `${name}-aop`,
+        { zoneId: this.zoneId, enabled: true },
+        { parent: this, retainOnDelete: true },
+      );
+    }
+
+    this.rulesets = {};
+    const wanted = edgeRulesets(mediaHost, args.edgeRules);
+    if (wanted.length > 0) {
+      // Preview-time guard: refuse to create an entry point where one we don't own exists (see entryPointProblems).
+      const ourName = rulesetName(mediaHost);
+      const listed = cloudflare.getRulesetsOutput({ zoneId: this.zoneId }, { parent: this });
+      const namesByPhase = pulumi.all([this.zoneId, listed]).apply(([zoneId, result]) => {
+        const rulesets: ListedRuleset[] = result.rulesets ?? [];
+        const problems = entryPointProblems(
+          rulesets,
+          wanted.map((r) => r.phase),
+          adopt.rulesets,
+          ourName,
+        );
+        if (problems.length > 0) {
+          throw new Error(`${name}: Cloudflare zone ${zoneId}:\n- ${problems.join("\n- ")}`);
+        }
+        // An adopted entry point keeps its name: some entry points refuse a rename.
+        return Object.fromEntries(
+          wanted.map((r) => [
+            r.phase,
+            adopt.rulesets[r.phase] !== undefined
+              ? rulesets.find((l) => l.id === adopt.rulesets[r.phase])!.name
+              : ourName,
+          ]),
+        ) as Record<RulesetPhase, string>;
+      });
+      for (const ruleset of wanted) {
+        const adoptedId = adopt.rulesets[ruleset.phase];
+        this.rulesets[ruleset.phase] = new cloudflare.Ruleset(
+          `${name}-rules-${ruleset.group}`,
+          {
+            zoneId: this.zoneId,
+            kind: "zone",
+            phase: ruleset.phase,
+            name: namesByPhase.apply((n) => n[ruleset.phase]),
+            description: ruleset.description,
+            rules: ruleset.rules,
+          },
+          { parent: this, import: adoptedId !== undefined ? `zones/${zoneIdText}/${adoptedId}` : undefined },
+        );
+      }
+    }
+
+    this.registerOutputs({
+      zoneId: this.zoneId,
+      dnsRecordName: this.dnsRecordName,
+      originCertificatePem: this.originCertificatePem,
+      originPrivateKeyPem: this.originPrivateKeyPem,
+      originCertificateExpiresOn: this.originCertificateExpiresOn,
+      cnameDomain: this.cnameDomain,
+    });
+  }
+}
