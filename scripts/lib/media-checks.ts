@@ -1,0 +1,484 @@
+// The pure half of the media check: input validation, the checks and their verdicts, the back-off
+// schedule and the redaction of printed lines. No I/O here, so every rule is unit-tested directly;
+// scripts/media-check.ts does the network calls and feeds the answers in.
+
+/** Every check, in the order it runs and is reported. The first failed one names the failure. */
+export const CHECKS = [
+  "upload",
+  "tls",
+  "get",
+  "cf-ray",
+  "cors",
+  "listing-refused",
+  "anonymous-put-refused",
+  "anonymous-delete-refused",
+  "cleanup",
+] as const;
+export type CheckName = (typeof CHECKS)[number];
+
+/** The checks made through the media host; repeated as a whole until they pass or time runs out. */
+export const EDGE_CHECKS = CHECKS.filter((c) => c !== "upload" && c !== "cleanup");
+
+/** Keys the check may write and delete start with this, so a wrong PROBE_KEY cannot touch real media. */
+export const PROBE_PREFIX = "_probe/";
+
+export const DEFAULT_TIMEOUT_SECONDS = 300;
+export const MAX_TIMEOUT_SECONDS = 3600;
+/** Per-request bound (connect + TLS + answer), in seconds. */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 10;
+/** Bodies are read up to this many bytes: enough to compare the probe and recognise a listing. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export interface Verdict {
+  check: CheckName;
+  ok: boolean;
+  /** Why it failed; never contains a secret (built from status codes, header names, S3 error codes). */
+  reason?: string;
+  /** False when waiting cannot help (a writable or listable bucket, a rejected key). */
+  retryable: boolean;
+}
+
+/** What the checks need from an HTTP answer. Header names lower-case, as node gives them. */
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** Where to connect instead of resolving a name (tests and troubleshooting, like curl's --connect-to). */
+export interface Target {
+  host: string;
+  port: number;
+}
+export interface ConnectTo {
+  /** Applies to every name without its own entry. */
+  any?: Target;
+  byName: Map<string, Target>;
+}
+
+export interface MediaCheckInputs {
+  mediaHost: string;
+  /** E2_ENDPOINT as given (`host` or `host:port`): it is the Host header e2 sees and signs. */
+  e2Endpoint: string;
+  e2Host: string;
+  e2Port: number;
+  bucket: string;
+  region: string;
+  probeKey: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  timeoutSeconds: number;
+  requestTimeoutMs: number;
+  connectTo: ConnectTo;
+}
+
+/** Bad inputs, all of them at once; messages name the variable and never quote a secret. */
+export class InputError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid input:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "InputError";
+  }
+}
+
+const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
+
+export function isHostName(value: string): boolean {
+  if (value.length > 253) return false;
+  const labels = value.split(".");
+  return labels.length >= 2 && labels.every((l) => HOST_LABEL.test(l));
+}
+
+/** `host:port` → Target, or undefined when malformed. */
+function parseHostPort(value: string): Target | undefined {
+  const m = /^([^:\s]+):(\d{1,5})$/.exec(value.trim());
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  return port >= 1 && port <= 65535 ? { host: m[1], port } : undefined;
+}
+
+/** Parses MEDIA_CHECK_CONNECT_TO: `host:port` (every name) or a comma list of `name=host:port`. */
+export function parseConnectTo(value: string | undefined): ConnectTo {
+  const result: ConnectTo = { byName: new Map() };
+  if (value === undefined || value.trim() === "") return result;
+  for (const raw of value.split(",")) {
+    const entry = raw.trim();
+    if (entry === "") continue;
+    const eq = entry.indexOf("=");
+    const target = parseHostPort(eq === -1 ? entry : entry.slice(eq + 1));
+    const name = eq === -1 ? undefined : entry.slice(0, eq).trim().toLowerCase();
+    if (!target || name === "") {
+      throw new Error(
+        `MEDIA_CHECK_CONNECT_TO: "${entry}" is not "host:port" or "name=host:port" (comma-separated)`,
+      );
+    }
+    if (name === undefined) result.any = target;
+    else result.byName.set(name, target);
+  }
+  return result;
+}
+
+/** Where to open the TCP connection for `name`; TLS SNI and the Host header stay `name`. */
+export function connectTarget(connectTo: ConnectTo, name: string, port: number): Target {
+  return connectTo.byName.get(name.toLowerCase()) ?? connectTo.any ?? { host: name, port };
+}
+
+function quote(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+}
+
+/** Reads and validates the environment. Throws {@link InputError} listing every problem. */
+export function parseInputs(env: Record<string, string | undefined>): MediaCheckInputs {
+  const problems: string[] = [];
+  const required = (name: string): string => {
+    const v = env[name];
+    if (v === undefined || v.trim() === "") {
+      problems.push(`${name} is not set`);
+      return "";
+    }
+    return v.trim();
+  };
+
+  const mediaHost = required("MEDIA_HOST").toLowerCase();
+  if (mediaHost && !isHostName(mediaHost)) {
+    problems.push(
+      `MEDIA_HOST must be a host name like files.example.social, no scheme, port or path (got ${quote(mediaHost)})`,
+    );
+  }
+
+  const e2Endpoint = required("E2_ENDPOINT").toLowerCase();
+  let e2Host = e2Endpoint;
+  let e2Port = 443;
+  if (e2Endpoint) {
+    const hp = parseHostPort(e2Endpoint);
+    if (hp) {
+      e2Host = hp.host;
+      e2Port = hp.port;
+    }
+    if (!isHostName(e2Host) || (e2Endpoint.includes(":") && !hp)) {
+      problems.push(
+        `E2_ENDPOINT must be "host" or "host:port" like s3.eu-central-2.idrivee2.com, no scheme or path (got ${quote(e2Endpoint)})`,
+      );
+    }
+  }
+
+  const bucket = required("S3_BUCKET");
+  if (bucket && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    problems.push(
+      `S3_BUCKET must be an S3 bucket name: 3-63 lower-case letters, digits, dots, hyphens (got ${quote(bucket)})`,
+    );
+  }
+
+  const region = required("S3_REGION");
+  if (region && !/^[a-z0-9-]{1,64}$/.test(region)) {
+    problems.push(`S3_REGION must be a region code like eu-central-2 (got ${quote(region)})`);
+  }
+
+  const probeKey = required("PROBE_KEY");
+  if (probeKey) {
+    if (!probeKey.startsWith(PROBE_PREFIX) || probeKey.length === PROBE_PREFIX.length) {
+      // The check overwrites and deletes this key; the prefix keeps it away from Mastodon's media.
+      problems.push(
+        `PROBE_KEY must start with "${PROBE_PREFIX}" and name an object under it (got ${quote(probeKey)})`,
+      );
+    } else if (
+      probeKey.length > 1024 ||
+      /\p{Cc}/u.test(probeKey) ||
+      probeKey.split("/").some((s) => s === "" || s === "." || s === "..")
+    ) {
+      problems.push(
+        `PROBE_KEY must be at most 1024 characters without control characters or empty, "." or ".." segments (got ${quote(probeKey)})`,
+      );
+    }
+  }
+
+  const accessKeyId = required("AWS_ACCESS_KEY_ID");
+  if (accessKeyId && /\s/.test(accessKeyId)) problems.push("AWS_ACCESS_KEY_ID must not contain white space");
+  const secretAccessKey = env["AWS_SECRET_ACCESS_KEY"] ?? "";
+  if (secretAccessKey === "") problems.push("AWS_SECRET_ACCESS_KEY is not set");
+  else if (/\s/.test(secretAccessKey)) problems.push("AWS_SECRET_ACCESS_KEY must not contain white space");
+
+  const timeoutSeconds = parseNumber(env, "VERIFY_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS, problems, {
+    integer: true,
+    max: MAX_TIMEOUT_SECONDS,
+  });
+  const requestTimeoutSeconds = parseNumber(
+    env,
+    "MEDIA_CHECK_REQUEST_TIMEOUT_SECONDS",
+    DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    problems,
+    { integer: false, max: 120 },
+  );
+
+  let connectTo: ConnectTo = { byName: new Map() };
+  try {
+    connectTo = parseConnectTo(env["MEDIA_CHECK_CONNECT_TO"]);
+  } catch (e) {
+    problems.push((e as Error).message);
+  }
+
+  if (problems.length > 0) throw new InputError(problems);
+  return {
+    mediaHost,
+    e2Endpoint,
+    e2Host,
+    e2Port,
+    bucket,
+    region,
+    probeKey,
+    accessKeyId,
+    secretAccessKey,
+    timeoutSeconds,
+    requestTimeoutMs: Math.round(requestTimeoutSeconds * 1000),
+    connectTo,
+  };
+}
+
+function parseNumber(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: number,
+  problems: string[],
+  rule: { integer: boolean; max: number },
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const n = Number(raw.trim());
+  if (!Number.isFinite(n) || n <= 0 || n > rule.max || (rule.integer && !Number.isInteger(n))) {
+    const kind = rule.integer ? "a whole number of seconds" : "a number of seconds";
+    problems.push(`${name} must be ${kind} above 0 and at most ${rule.max} (got ${quote(raw)})`);
+    return fallback;
+  }
+  return n;
+}
+
+/** The probe's content: recognisable by a person who finds it, unique to this run. */
+export function probeContent(token: string, mediaHost: string): string {
+  return `mastodon-media check probe for ${mediaHost}\ntoken ${token}\n`;
+}
+
+/**
+ * Back-off before attempt `attempt + 1` (attempt counts from 1): 0.5 s doubling, capped at `maxMs`
+ * (15 s) so a check that settles late is still noticed soon after.
+ */
+export function backoffDelayMs(attempt: number, initialMs = 500, maxMs = 15_000): number {
+  return Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
+}
+
+/**
+ * How long to wait before the next attempt, or undefined when the deadline has passed. The last wait is
+ * cut to end exactly at the deadline, so one final attempt runs then.
+ */
+export function nextWaitMs(attempt: number, nowMs: number, deadlineMs: number): number | undefined {
+  if (nowMs >= deadlineMs) return undefined;
+  return Math.min(backoffDelayMs(attempt), deadlineMs - nowMs);
+}
+
+function header(answer: HttpAnswer, name: string): string | undefined {
+  const v = answer.headers[name];
+  const s = Array.isArray(v) ? v.join(", ") : v;
+  return s === undefined || s.trim() === "" ? undefined : s;
+}
+
+/** `Code: Message` from an S3 XML error body, else undefined. Nothing else of the body is kept. */
+export function s3ErrorSummary(body: string): string | undefined {
+  const code = /<Code>([^<]{1,100})<\/Code>/.exec(body)?.[1];
+  if (!code) return undefined;
+  const message = /<Message>([^<]{1,200})<\/Message>/.exec(body)?.[1];
+  return clean(message ? `${code}: ${message}` : code);
+}
+
+/** One printable line, bounded: no control characters, at most 200 characters. */
+function clean(text: string): string {
+  const flat = text.replace(/\p{Cc}+/gu, " ").trim();
+  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
+}
+
+function statusText(answer: HttpAnswer): string {
+  const s3 = s3ErrorSummary(answer.body);
+  return s3 ? `HTTP ${answer.status} (${s3})` : `HTTP ${answer.status}`;
+}
+
+const pass = (check: CheckName): Verdict => ({ check, ok: true, retryable: false });
+const fail = (check: CheckName, reason: string, retryable: boolean): Verdict => ({
+  check,
+  ok: false,
+  reason: clean(reason),
+  retryable,
+});
+
+/** A request that got no HTTP answer (refused, reset, timed out, TLS error): worth retrying. */
+export function judgeRequestError(check: CheckName, error: { code?: string; message: string }): Verdict {
+  return fail(check, error.code ? `${error.code}: ${error.message}` : error.message, true);
+}
+
+/** The signed upload to e2: 2xx passes; 4xx (bad key, no permission, no bucket) won't change by waiting. */
+export function judgeUpload(answer: HttpAnswer): Verdict {
+  if (answer.status >= 200 && answer.status < 300) return pass("upload");
+  const retryable = answer.status >= 500 || answer.status === 429;
+  return fail("upload", `e2 refused the signed upload: ${statusText(answer)}`, retryable);
+}
+
+/** The standard TLS handshake to the media host with SNI = MEDIA_HOST; `error` is what node reported. */
+export function judgeTls(error?: { code?: string; message: string }): Verdict {
+  if (!error) return pass("tls");
+  return fail(
+    "tls",
+    `certificate not valid for the media host: ${error.code ? `${error.code}: ` : ""}${error.message}`,
+    true,
+  );
+}
+
+/** GET of the probe through the media host: 200 with exactly the uploaded bytes. */
+export function judgeGet(answer: HttpAnswer, expected: string): Verdict {
+  if (answer.status !== 200)
+    return fail("get", `expected HTTP 200 for the probe, got ${statusText(answer)}`, true);
+  if (answer.body !== expected) {
+    return fail(
+      "get",
+      `HTTP 200 but the body (${Buffer.byteLength(answer.body)} bytes) is not the probe just uploaded (a copy cached from an earlier run?)`,
+      true,
+    );
+  }
+  return pass("get");
+}
+
+/** Cloudflare adds `cf-ray` to every answer it proxies: without it the request did not go through it. */
+export function judgeCfRay(answer: HttpAnswer): Verdict {
+  return header(answer, "cf-ray")
+    ? pass("cf-ray")
+    : fail(
+        "cf-ray",
+        "no cf-ray header: the answer did not come through Cloudflare (DNS record not proxied, or not propagated yet?)",
+        true,
+      );
+}
+
+/** Mastodon's web client needs CORS on media (audio, and images on reload since 4.2). */
+export function judgeCors(answer: HttpAnswer): Verdict {
+  return header(answer, "access-control-allow-origin")
+    ? pass("cors")
+    : fail("cors", `no Access-Control-Allow-Origin header on the probe (HTTP ${answer.status})`, true);
+}
+
+/** An S3 listing body, as e2 (or any S3) sends for GET on a bucket. */
+export function looksLikeListing(body: string): boolean {
+  return /<ListBucketResult[\s>]/.test(body);
+}
+
+/**
+ * Anonymous GET of `/` (the bucket, through the alias host) must be refused with a 4xx. A 2xx listing is
+ * a public bucket: definitive, no retry. Another 2xx page (a parked domain before DNS settles) may pass.
+ */
+export function judgeListing(answer: HttpAnswer): Verdict {
+  if (answer.status >= 400 && answer.status < 500) return pass("listing-refused");
+  if (answer.status >= 200 && answer.status < 300) {
+    return looksLikeListing(answer.body)
+      ? fail(
+          "listing-refused",
+          `anonymous listing of / succeeded (HTTP ${answer.status}, ListBucketResult): the bucket is listable by anyone`,
+          false,
+        )
+      : fail(
+          "listing-refused",
+          `anonymous GET of / answered HTTP ${answer.status}; expected a 4xx refusal`,
+          true,
+        );
+  }
+  return fail(
+    "listing-refused",
+    `anonymous GET of / answered ${statusText(answer)}; expected a 4xx refusal`,
+    true,
+  );
+}
+
+/**
+ * Anonymous PUT / DELETE of the probe must be refused (403, 405, any 4xx). A 2xx means anyone can write
+ * or delete media: definitive, and retrying would only write again.
+ */
+export function judgeAnonymousWrite(
+  check: "anonymous-put-refused" | "anonymous-delete-refused",
+  answer: HttpAnswer,
+): Verdict {
+  const method = check === "anonymous-put-refused" ? "PUT" : "DELETE";
+  if (answer.status >= 400 && answer.status < 500) return pass(check);
+  if (answer.status >= 200 && answer.status < 300) {
+    return fail(
+      check,
+      `anonymous ${method} of the probe was accepted (HTTP ${answer.status}): the bucket is writable by anyone`,
+      false,
+    );
+  }
+  return fail(check, `anonymous ${method} answered ${statusText(answer)}; expected a 4xx refusal`, true);
+}
+
+/** The signed DELETE of the probe at the end. S3 answers 204 whether or not the object still exists. */
+export function judgeCleanup(answer: HttpAnswer): Verdict {
+  if (answer.status >= 200 && answer.status < 300) return pass("cleanup");
+  return fail(
+    "cleanup",
+    `e2 refused to delete the probe: ${statusText(answer)}`,
+    answer.status >= 500 || answer.status === 429,
+  );
+}
+
+/** Verdicts of one edge attempt, in {@link CHECKS} order. */
+export interface EdgeAnswers {
+  /** Handshake error, if any; when set, nothing else was asked. */
+  tlsError?: { code?: string; message: string } | undefined;
+  get?: HttpAnswer | Error;
+  listing?: HttpAnswer | Error;
+  put?: HttpAnswer | Error;
+  del?: HttpAnswer | Error;
+}
+
+function judgeOrError(
+  check: CheckName,
+  answer: HttpAnswer | Error | undefined,
+  judge: (a: HttpAnswer) => Verdict,
+): Verdict {
+  if (answer === undefined) return fail(check, "not attempted", true);
+  if (answer instanceof Error) return judgeRequestError(check, answer as Error & { code?: string });
+  return judge(answer);
+}
+
+/** Turns one attempt's answers into verdicts. A failed handshake yields only the tls verdict. */
+export function judgeEdge(answers: EdgeAnswers, expectedBody: string): Verdict[] {
+  const tls = judgeTls(answers.tlsError);
+  if (!tls.ok) return [tls];
+  return [
+    tls,
+    judgeOrError("get", answers.get, (a) => judgeGet(a, expectedBody)),
+    judgeOrError("cf-ray", answers.get, judgeCfRay),
+    judgeOrError("cors", answers.get, judgeCors),
+    judgeOrError("listing-refused", answers.listing, judgeListing),
+    judgeOrError("anonymous-put-refused", answers.put, (a) =>
+      judgeAnonymousWrite("anonymous-put-refused", a),
+    ),
+    judgeOrError("anonymous-delete-refused", answers.del, (a) =>
+      judgeAnonymousWrite("anonymous-delete-refused", a),
+    ),
+  ];
+}
+
+export function firstFailure(verdicts: Verdict[]): Verdict | undefined {
+  return verdicts.find((v) => !v.ok);
+}
+
+/** `ok   <check>` or `FAIL <check>: <reason>`. */
+export function formatVerdict(v: Verdict): string {
+  return v.ok ? `ok   ${v.check}` : `FAIL ${v.check}: ${v.reason ?? "failed"}`;
+}
+
+/**
+ * Returns a function that replaces every occurrence of the given values (the secret key, the key ID, each
+ * request signature) with `[redacted]`: a last guard on every printed line.
+ */
+export function redactor(values: () => Iterable<string>): (text: string) => string {
+  return (text) => {
+    let out = text;
+    for (const v of values()) {
+      if (v.length >= 4) out = out.split(v).join("[redacted]");
+    }
+    return out;
+  };
+}

@@ -1,0 +1,320 @@
+// Runs the real checker (scripts/media-check.ts) as a child process, as the Command runs it, against real
+// HTTPS servers on 127.0.0.1: a fake e2 that verifies every signature with @smithy/signature-v4, and a fake
+// Cloudflare-fronted media host that is healthy or broken in one way per test. TLS verification stays on:
+// the test CA is trusted through NODE_EXTRA_CA_CERTS only. What this cannot show: the real e2 and
+// Cloudflare answers (status codes of the WAF block, e2's CNAME mapping); the fakes follow FACTS.md.
+import { after, before, suite, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import {
+  makePki,
+  startFakeE2,
+  startFakeMediaHost,
+  type MediaBehaviour,
+  type TestPki,
+} from "./support/fake-media-host";
+
+const ROOT = resolve(__dirname, "..");
+const MEDIA_HOST = "files.example.test";
+const E2_HOST = "s3.test-region.e2.test";
+const WRONG_HOST = "other.example.test";
+const BUCKET = "files";
+const REGION = "test-region-1";
+const PROBE_KEY = "_probe/dev.txt";
+const ACCESS_KEY_ID = "E2TESTKEYID" + randomBytes(6).toString("hex").toUpperCase();
+const SECRET = "e2-test-secret-" + randomBytes(12).toString("base64url");
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs the checker with only the given environment (plus PATH), killed if it outlives `limitMs`. */
+function runCheck(env: Record<string, string>, limitMs = 12_000): Promise<Run> {
+  const started = Date.now();
+  return new Promise((done, fail) => {
+    // Not process.env: the test runner's NODE_TEST_CONTEXT would turn the child into a test process.
+    const child = spawn(process.execPath, ["--import", "tsx", "scripts/media-check.ts"], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const killer = setTimeout(() => child.kill("SIGKILL"), limitMs);
+    child.on("error", fail);
+    child.on("close", (code) => {
+      clearTimeout(killer);
+      done({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+let pki: TestPki;
+before(() => {
+  pki = makePki([MEDIA_HOST, E2_HOST, WRONG_HOST]);
+});
+after(() => pki.dispose());
+
+interface Scenario {
+  behaviour?: MediaBehaviour;
+  /** The media host presents a certificate for another name. */
+  wrongCert?: boolean;
+  /** The secret the fake e2 holds, when it should differ from the checker's. */
+  e2Secret?: string;
+  /** Give E2_ENDPOINT as <name>:<port> (the real port), instead of a bare name on 443 mapped by CONNECT_TO. */
+  e2WithPort?: boolean;
+  env?: Record<string, string>;
+}
+
+/** Starts the fakes, runs the checker against them, stops them; returns the run and what the fakes saw. */
+async function scenario(s: Scenario) {
+  const e2 = await startFakeE2({
+    ...pki.leaf(E2_HOST),
+    host: (port) => (s.e2WithPort ? `${E2_HOST}:${port}` : E2_HOST),
+    region: REGION,
+    accessKeyId: ACCESS_KEY_ID,
+    secretAccessKey: s.e2Secret ?? SECRET,
+  });
+  const media = await startFakeMediaHost({
+    ...pki.leaf(s.wrongCert ? WRONG_HOST : MEDIA_HOST),
+    host: MEDIA_HOST,
+    bucket: BUCKET,
+    store: e2.store,
+    behaviour: s.behaviour,
+  });
+  const e2Endpoint = s.e2WithPort ? `${E2_HOST}:${e2.port}` : E2_HOST;
+  const connectTo = `${E2_HOST}=127.0.0.1:${e2.port},${MEDIA_HOST}=127.0.0.1:${media.port}`;
+  try {
+    const run = await runCheck({
+      NODE_EXTRA_CA_CERTS: pki.caFile,
+      MEDIA_HOST,
+      E2_ENDPOINT: e2Endpoint,
+      S3_BUCKET: BUCKET,
+      S3_REGION: REGION,
+      PROBE_KEY,
+      AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: SECRET,
+      VERIFY_TIMEOUT_SECONDS: "1",
+      MEDIA_CHECK_CONNECT_TO: connectTo,
+      ...s.env,
+    });
+    assertNothingSecretPrinted(run, e2.signaturesSeen);
+    return { run, e2, media };
+  } finally {
+    await Promise.all([e2.close(), media.close()]);
+  }
+}
+
+function assertNothingSecretPrinted(run: Run, signatures: string[]): void {
+  const printed = run.stdout + run.stderr;
+  assert.ok(!printed.includes(SECRET), "the secret key was printed");
+  assert.ok(!printed.includes(ACCESS_KEY_ID), "the access key ID was printed");
+  for (const sig of signatures) assert.ok(!printed.includes(sig), "a request signature was printed");
+}
+
+function assertFailedAt(run: Run, check: string): void {
+  assert.notEqual(run.code, 0, `expected a failure:\n${run.stdout}${run.stderr}`);
+  assert.match(run.stderr, new RegExp(`media check failed at ${check}:`), run.stdout + run.stderr);
+  assert.match(run.stdout, new RegExp(`^FAIL ${check}: `, "m"));
+}
+
+function assertProbeGone(e2: {
+  store: Map<string, unknown>;
+  log: { method: string; path: string; status: number }[];
+}): void {
+  assert.equal(e2.store.has(`${BUCKET}/${PROBE_KEY}`), false, "the probe object was left in the bucket");
+  const last = e2.log.at(-1);
+  assert.deepEqual([last?.method, last?.path, last?.status], ["DELETE", `/${BUCKET}/${PROBE_KEY}`, 204]);
+}
+
+suite("media-check script against fake e2 and media host on loopback", { concurrency: true }, () => {
+  test("healthy media host passes every check, exits 0 and deletes the probe", async () => {
+    const { run, e2, media } = await scenario({});
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const lines = run.stdout.split("\n").filter((l) => /^(ok|FAIL)/.test(l));
+    assert.deepEqual(lines, [
+      "ok   upload",
+      "ok   tls",
+      "ok   get",
+      "ok   cf-ray",
+      "ok   cors",
+      "ok   listing-refused",
+      "ok   anonymous-put-refused",
+      "ok   anonymous-delete-refused",
+      "ok   cleanup",
+    ]);
+    assert.equal(run.stderr, "");
+    assertProbeGone(e2);
+    assert.deepEqual(
+      media.requests.map((r) => `${r.method} ${r.path} ${r.host}`),
+      [
+        `GET /${PROBE_KEY} ${MEDIA_HOST}`,
+        `GET / ${MEDIA_HOST}`,
+        `PUT /${PROBE_KEY} ${MEDIA_HOST}`,
+        `DELETE /${PROBE_KEY} ${MEDIA_HOST}`,
+      ],
+    );
+  });
+
+  test("probe is uploaded signed as text with Cache-Control no-store, served back as is, with a new token per run", async () => {
+    const runs = [await scenario({}), await scenario({})];
+    const bodies = runs.map(({ run, e2, media }) => {
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      const put = e2.log[0];
+      assert.deepEqual(
+        [put.method, put.path, put.status, put.rejection],
+        ["PUT", `/${BUCKET}/${PROBE_KEY}`, 200, undefined],
+      );
+      assert.equal(put.headers["content-type"], "text/plain; charset=utf-8");
+      assert.equal(put.headers["cache-control"], "no-store");
+      assert.match(
+        put.body,
+        new RegExp(`^mastodon-media check probe for ${MEDIA_HOST}\ntoken [0-9a-f]{32}\n$`),
+      );
+      assert.equal(media.requests[0].status, 200);
+      return put.body;
+    });
+    assert.notEqual(bodies[0], bodies[1]);
+  });
+
+  test("certificate for another name fails at tls and still deletes the probe", async () => {
+    const { run, e2, media } = await scenario({ wrongCert: true });
+    assertFailedAt(run, "tls");
+    assert.match(
+      run.stdout,
+      /FAIL tls: certificate not valid for the media host: ERR_TLS_CERT_ALTNAME_INVALID/,
+    );
+    assert.equal(media.requests.length, 0, "no HTTP request may follow a failed handshake");
+    assertProbeGone(e2);
+  });
+
+  test("listable bucket fails at listing-refused without retrying", async () => {
+    const { run, e2, media } = await scenario({
+      behaviour: { listable: true },
+      env: { VERIFY_TIMEOUT_SECONDS: "30" },
+    });
+    assertFailedAt(run, "listing-refused");
+    assert.match(run.stdout, /ListBucketResult/);
+    assert.equal(media.requests.filter((r) => r.path === "/").length, 1);
+    assertProbeGone(e2);
+  });
+
+  test("accepted anonymous PUT fails at anonymous-put-refused without retrying", async () => {
+    const { run, e2, media } = await scenario({
+      behaviour: { anonymousPut: true },
+      env: { VERIFY_TIMEOUT_SECONDS: "30" },
+    });
+    assertFailedAt(run, "anonymous-put-refused");
+    assert.match(run.stdout, /writable by anyone/);
+    assert.equal(media.requests.filter((r) => r.method === "PUT").length, 1);
+    assertProbeGone(e2);
+  });
+
+  test("accepted anonymous DELETE fails at anonymous-delete-refused without retrying", async () => {
+    const { run, e2, media } = await scenario({
+      behaviour: { anonymousDelete: true },
+      env: { VERIFY_TIMEOUT_SECONDS: "30" },
+    });
+    assertFailedAt(run, "anonymous-delete-refused");
+    assert.equal(media.requests.filter((r) => r.method === "DELETE").length, 1);
+    assertProbeGone(e2);
+  });
+
+  test("missing Access-Control-Allow-Origin fails at cors after the time-out", async () => {
+    const { run, e2 } = await scenario({ behaviour: { noCors: true } });
+    assertFailedAt(run, "cors");
+    assert.match(run.stdout, /^wait cors: /m);
+    assertProbeGone(e2);
+  });
+
+  test("missing cf-ray fails at cf-ray after the time-out", async () => {
+    const { run, e2 } = await scenario({ behaviour: { noCfRay: true } });
+    assertFailedAt(run, "cf-ray");
+    assert.match(run.stdout, /did not come through Cloudflare/);
+    assertProbeGone(e2);
+  });
+
+  test("5xx answers for the first requests, then healthy, passes within the time-out", async () => {
+    const { run, e2, media } = await scenario({
+      behaviour: { failFirst: 5 },
+      env: { VERIFY_TIMEOUT_SECONDS: "10" },
+    });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /^wait get: expected HTTP 200 for the probe, got HTTP 502/m);
+    assert.ok(media.requests.length > 4, "the healthy pass must come after retries");
+    assertProbeGone(e2);
+  });
+
+  test("signature rejected by e2 fails at upload, prints only e2's error code, and never reaches the edge", async () => {
+    const { run, e2, media } = await scenario({
+      e2Secret: "a-different-secret",
+      env: { VERIFY_TIMEOUT_SECONDS: "30" },
+    });
+    assertFailedAt(run, "upload");
+    assert.match(run.stdout, /FAIL upload: e2 refused the signed upload: HTTP 403 \(SignatureDoesNotMatch: /);
+    assert.doesNotMatch(run.stdout + run.stderr, /StringToSign|SignatureProvided/);
+    assert.equal(e2.log[0].rejection, "SignatureDoesNotMatch");
+    assert.equal(e2.log.filter((r) => r.method === "PUT").length, 1, "a rejected key must not be retried");
+    assert.equal(media.requests.length, 0);
+    assert.ok(e2.signaturesSeen.length >= 2, "upload and cleanup signatures were both checked");
+  });
+
+  test("never-healthy media host fails at get after about VERIFY_TIMEOUT_SECONDS", async () => {
+    const { run, e2, media } = await scenario({
+      behaviour: { alwaysFail: true },
+      env: { VERIFY_TIMEOUT_SECONDS: "2" },
+    });
+    assertFailedAt(run, "get");
+    // Attempts at about 0, 0.5 and 1.5 s after the start, the last one cut to the 2 s deadline.
+    const gets = media.requests.filter((r) => r.path === `/${PROBE_KEY}` && r.method === "GET");
+    assert.ok(gets.length >= 3, `only ${gets.length} attempts`);
+    const span = gets.at(-1)!.at - gets[0].at;
+    assert.ok(span >= 1500 && span <= 3000, `attempts spread over ${span} ms for a 2 s time-out`);
+    assert.ok(run.ms < 8000, `took ${run.ms} ms in all`);
+    assertProbeGone(e2);
+  });
+
+  test("media host that never answers fails at get with a request time-out", async () => {
+    const { run, e2 } = await scenario({
+      behaviour: { hang: true },
+      env: { VERIFY_TIMEOUT_SECONDS: "1", MEDIA_CHECK_REQUEST_TIMEOUT_SECONDS: "0.3" },
+    });
+    assertFailedAt(run, "get");
+    assert.match(run.stdout, /FAIL get: TIMEOUT: no answer within 0.3s/);
+    assert.ok(run.ms < 8000, `took ${run.ms} ms`);
+    assertProbeGone(e2);
+  });
+
+  test("e2 endpoint given as host:port is signed and sent with the port in Host", async () => {
+    const { run, e2 } = await scenario({ e2WithPort: true });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.equal(e2.log[0].rejection, undefined);
+    assertProbeGone(e2);
+  });
+
+  test("invalid inputs exit 2 naming each variable without echoing the secret", async () => {
+    const run = await runCheck({
+      MEDIA_HOST: "https://files.example.test/",
+      E2_ENDPOINT: E2_HOST,
+      S3_BUCKET: BUCKET,
+      S3_REGION: REGION,
+      PROBE_KEY: "media_attachments/files/1.png",
+      AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: `${SECRET} trailing`,
+      VERIFY_TIMEOUT_SECONDS: "soon",
+    });
+    assert.equal(run.code, 2);
+    for (const name of ["MEDIA_HOST", "PROBE_KEY", "AWS_SECRET_ACCESS_KEY", "VERIFY_TIMEOUT_SECONDS"]) {
+      assert.match(run.stderr, new RegExp(`- ${name} `));
+    }
+    assert.doesNotMatch(run.stderr, /E2_ENDPOINT|S3_BUCKET|S3_REGION|AWS_ACCESS_KEY_ID/);
+    assertNothingSecretPrinted(run, []);
+  });
+});
