@@ -1,0 +1,313 @@
+// The GitHub Actions workflows, parsed: what the project relies on them to do (events, permissions, order of
+// steps, where secrets go, the policy pack in previews, deploys that are never cancelled half-way). The
+// stack-listing step's shell is run for real against sample files. GitHub's own expression evaluation and the
+// actions themselves cannot run here; docs/ci.md lists what that leaves unverified.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, test } from "node:test";
+import YAML from "yaml";
+
+const ROOT = path.join(__dirname, "..");
+const WORKFLOW_DIR = path.join(ROOT, ".github", "workflows");
+
+interface Step {
+  id?: string;
+  name?: string;
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, unknown>;
+}
+interface Job {
+  if?: string;
+  needs?: string | string[];
+  permissions?: Record<string, string> | string;
+  strategy?: { "fail-fast"?: boolean; "max-parallel"?: number; matrix?: Record<string, unknown> };
+  concurrency?: { group: string; "cancel-in-progress"?: boolean } | string;
+  outputs?: Record<string, string>;
+  env?: Record<string, unknown>;
+  steps: Step[];
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  permissions?: Record<string, string> | string;
+  concurrency?: unknown;
+  env?: Record<string, unknown>;
+  jobs: Record<string, Job>;
+}
+
+const workflowFiles = readdirSync(WORKFLOW_DIR).filter((f) => /\.ya?ml$/.test(f));
+const workflows = new Map(
+  workflowFiles.map((f) => [f, YAML.parse(readFileSync(path.join(WORKFLOW_DIR, f), "utf8")) as Workflow]),
+);
+const pulumi = workflows.get("pulumi.yml")!;
+
+const SECRETS = [
+  "PULUMI_ACCESS_TOKEN",
+  "PULUMI_BACKEND_URL",
+  "PULUMI_CONFIG_PASSPHRASE",
+  "CLOUDFLARE_API_TOKEN",
+];
+
+function needs(job: Job): string[] {
+  return job.needs === undefined ? [] : ([] as string[]).concat(job.needs);
+}
+
+function stepIndex(job: Job, match: (s: Step) => boolean, what: string): number {
+  const i = job.steps.findIndex(match);
+  assert.notEqual(i, -1, `no step ${what}`);
+  return i;
+}
+
+const isRun = (command: string) => (s: Step) => s.run?.trim() === command;
+const isPulumi = (s: Step) => s.uses?.startsWith("pulumi/actions@") === true;
+
+/** Every string in `value` with the path that leads to it. */
+function* strings(value: unknown, at: string[] = []): Generator<[string[], string]> {
+  if (typeof value === "string") yield [at, value];
+  else if (Array.isArray(value)) for (const [i, v] of value.entries()) yield* strings(v, [...at, String(i)]);
+  else if (value !== null && typeof value === "object")
+    for (const [k, v] of Object.entries(value)) yield* strings(v, [...at, k]);
+}
+
+describe("every workflow file", () => {
+  test("there is at least the pulumi workflow, and every file parses", () => {
+    assert.ok(workflowFiles.includes("pulumi.yml"), workflowFiles.join(", "));
+    for (const [file, wf] of workflows) assert.equal(typeof wf.jobs, "object", file);
+  });
+
+  test("no workflow runs on pull_request_target (it would hand secrets to a fork's code)", () => {
+    for (const [file, wf] of workflows) {
+      assert.ok(!("pull_request_target" in wf.on), file);
+      assert.doesNotMatch(readFileSync(path.join(WORKFLOW_DIR, file), "utf8"), /pull_request_target/, file);
+    }
+  });
+
+  test("the workflow-wide token may only read the repository", () => {
+    for (const [file, wf] of workflows) assert.deepEqual(wf.permissions, { contents: "read" }, file);
+  });
+
+  test("no job asks for more than reading, except pull-request comments in the preview job", () => {
+    for (const [file, wf] of workflows) {
+      for (const [name, job] of Object.entries(wf.jobs)) {
+        if (job.permissions === undefined) continue;
+        assert.equal(typeof job.permissions, "object", `${file} ${name}: no read-all/write-all shorthand`);
+        const allowed: Record<string, string[]> = { contents: ["read"] };
+        if (file === "pulumi.yml" && name === "preview") allowed["pull-requests"] = ["write"];
+        for (const [scope, level] of Object.entries(job.permissions as Record<string, string>)) {
+          assert.ok(allowed[scope]?.includes(level), `${file} ${name}: ${scope}: ${level}`);
+        }
+      }
+    }
+  });
+
+  test("secrets appear only as ${{ secrets.NAME }} in a pulumi step's env, under their own name", () => {
+    let seen = 0;
+    for (const [file, wf] of workflows) {
+      for (const [at, value] of strings(wf)) {
+        if (!/secrets\./.test(value)) continue;
+        seen++;
+        const where = `${file}: ${at.join(".")}`;
+        // jobs.<job>.steps.<i>.env.<NAME>
+        assert.equal(at.length, 6, where);
+        assert.deepEqual([at[0], at[2], at[4]], ["jobs", "steps", "env"], where);
+        const name = at[5];
+        assert.ok(SECRETS.includes(name), `${where}: unexpected secret`);
+        assert.equal(value, `\${{ secrets.${name} }}`, where);
+        const step = wf.jobs[at[1]].steps[Number(at[3])];
+        assert.ok(isPulumi(step), `${where}: only the pulumi step gets credentials`);
+      }
+    }
+    assert.ok(seen > 0, "the pulumi steps receive their credentials");
+  });
+
+  test("no run script mentions a credential variable, so none can print one", () => {
+    for (const [file, wf] of workflows) {
+      for (const [name, job] of Object.entries(wf.jobs)) {
+        for (const step of job.steps.filter((s) => s.run !== undefined)) {
+          for (const secret of SECRETS) assert.doesNotMatch(step.run!, new RegExp(secret), `${file} ${name}`);
+        }
+      }
+    }
+  });
+
+  test("Node comes from actions/setup-node, version 22 or newer, with the npm cache", () => {
+    let seen = 0;
+    for (const [file, wf] of workflows) {
+      for (const [name, job] of Object.entries(wf.jobs)) {
+        for (const step of job.steps.filter((s) => s.uses?.startsWith("actions/setup-node@"))) {
+          seen++;
+          assert.ok(Number.parseInt(String(step.with?.["node-version"]), 10) >= 22, `${file} ${name}`);
+          assert.equal(step.with?.cache, "npm", `${file} ${name}`);
+        }
+      }
+    }
+    assert.ok(seen > 0);
+  });
+
+  test("actions are pinned to a major version", () => {
+    for (const [file, wf] of workflows) {
+      for (const job of Object.values(wf.jobs)) {
+        for (const step of job.steps.filter((s) => s.uses !== undefined)) {
+          assert.match(step.uses!, /^[\w.-]+\/[\w.-]+@v\d+$/, file);
+        }
+      }
+    }
+  });
+});
+
+describe("pulumi.yml", () => {
+  const { stacks, test: testJob, preview, deploy } = pulumi.jobs;
+
+  test("it runs on pull requests and on pushes to main, nothing else", () => {
+    assert.deepEqual(Object.keys(pulumi.on).sort(), ["pull_request", "push"]);
+    assert.deepEqual((pulumi.on.push as { branches: string[] }).branches, ["main"]);
+  });
+
+  test("the test job runs npm ci, then npm test", () => {
+    const ci = stepIndex(testJob, isRun("npm ci"), "npm ci");
+    const npmTest = stepIndex(testJob, isRun("npm test"), "npm test");
+    assert.ok(ci < npmTest);
+  });
+
+  test("preview and deploy wait for the tests and install with npm ci before their pulumi step", () => {
+    for (const job of [preview, deploy]) {
+      assert.ok(needs(job).includes("test"));
+      const ci = stepIndex(job, isRun("npm ci"), "npm ci");
+      const pulumiStep = stepIndex(job, isPulumi, "pulumi/actions");
+      assert.ok(ci < pulumiStep);
+      assert.equal(job.steps.filter(isPulumi).length, 1);
+    }
+  });
+
+  test("preview and deploy take their matrix from the stacks job, are skipped when it is empty, and do not fail fast", () => {
+    for (const job of [preview, deploy]) {
+      assert.ok(needs(job).includes("stacks"));
+      assert.deepEqual(job.strategy?.matrix, { stack: "${{ fromJSON(needs.stacks.outputs.stacks) }}" });
+      assert.match(job.if ?? "", /needs\.stacks\.outputs\.stacks != '\[\]'/);
+      assert.equal(job.strategy?.["fail-fast"], false);
+    }
+    assert.equal(stacks.outputs?.stacks, "${{ steps.list.outputs.stacks }}");
+  });
+
+  test("preview runs only for pull requests: pulumi preview with the policy pack, commented on the PR", () => {
+    assert.match(preview.if ?? "", /github\.event_name == 'pull_request'/);
+    const step = preview.steps.find(isPulumi)!;
+    assert.equal(step.with?.command, "preview");
+    assert.equal(String(step.with?.["comment-on-pr"]), "true");
+    assert.equal(step.with?.["github-token"], "${{ github.token }}");
+    assert.deepEqual(
+      String(step.with?.policyPacks)
+        .split(/[\n,]/)
+        .map((s) => s.trim())
+        .filter(Boolean),
+      ["policy"],
+    );
+    assert.match(String(step.with?.["stack-name"]), /matrix\.stack/);
+    assert.deepEqual(preview.permissions, { contents: "read", "pull-requests": "write" });
+  });
+
+  test("the policy pack path resolves to the pack from the action's working directory", () => {
+    const workDir = String(preview.steps.find(isPulumi)!.with?.["work-dir"] ?? "./");
+    assert.ok(existsSync(path.join(ROOT, workDir, "policy", "PulumiPolicy.yaml")));
+  });
+
+  test("deploy runs only for pushes: pulumi up per stack with the policy pack", () => {
+    assert.match(deploy.if ?? "", /github\.event_name == 'push'/);
+    assert.doesNotMatch(deploy.if ?? "", /pull_request/);
+    const step = deploy.steps.find(isPulumi)!;
+    assert.equal(step.with?.command, "up");
+    assert.equal(step.with?.policyPacks, "policy");
+    assert.match(String(step.with?.["stack-name"]), /matrix\.stack/);
+    assert.equal(
+      deploy.permissions && (deploy.permissions as Record<string, string>)["pull-requests"],
+      undefined,
+    );
+  });
+
+  test("deploys are serialised per stack and a running one is never cancelled", () => {
+    const concurrency = deploy.concurrency as { group: string; "cancel-in-progress": boolean };
+    assert.match(concurrency.group, /\$\{\{ matrix\.stack \}\}/);
+    assert.doesNotMatch(concurrency.group, /github\.(sha|run_id|ref)/, "one group per stack, not per run");
+    assert.equal(concurrency["cancel-in-progress"], false);
+    // A workflow-level group that cancels would reach the deploy jobs too.
+    const top = pulumi.concurrency as { "cancel-in-progress"?: boolean } | undefined;
+    assert.ok(top === undefined || top["cancel-in-progress"] !== true);
+  });
+
+  test("checkouts do not leave the token in the work tree", () => {
+    for (const job of Object.values(pulumi.jobs)) {
+      for (const step of job.steps.filter((s) => s.uses?.startsWith("actions/checkout@"))) {
+        assert.equal(step.with?.["persist-credentials"], false);
+      }
+    }
+  });
+});
+
+describe("the stack-listing step, run with bash", () => {
+  const script = pulumi.jobs.stacks.steps.find((s) => s.id === "list")?.run ?? "";
+
+  function listStacks(files: string[]) {
+    const dir = mkdtempSync(path.join(tmpdir(), "stacks-"));
+    try {
+      for (const f of files) writeFileSync(path.join(dir, f), "config: {}\n");
+      const output = path.join(dir, "github-output");
+      writeFileSync(output, "");
+      const result = spawnSync("bash", ["-c", script], {
+        cwd: dir,
+        env: { PATH: process.env.PATH, GITHUB_OUTPUT: output },
+        encoding: "utf8",
+        timeout: 10_000,
+      });
+      const lines = readFileSync(output, "utf8").split("\n").filter(Boolean);
+      return { status: result.status, stdout: result.stdout, lines };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  function matrix(lines: string[]): unknown {
+    assert.equal(lines.length, 1, lines.join("\n"));
+    assert.match(lines[0], /^stacks=/);
+    return JSON.parse(lines[0].slice("stacks=".length));
+  }
+
+  test("it was found in the workflow", () => {
+    assert.match(script, /GITHUB_OUTPUT/);
+  });
+
+  test("it lists each instance's stack, sorted, leaving out Pulumi.yaml and the dev example", () => {
+    const { status, lines } = listStacks([
+      "Pulumi.yaml",
+      "Pulumi.dev.yaml",
+      "Pulumi.staging.yaml",
+      "Pulumi.prod.yaml",
+      "Pulumi.eu-west.social_2.yaml",
+      "README.md",
+    ]);
+    assert.equal(status, 0);
+    assert.deepEqual(matrix(lines), ["eu-west.social_2", "prod", "staging"]);
+  });
+
+  test("it prints an empty matrix when only the dev example exists", () => {
+    const { status, lines } = listStacks(["Pulumi.yaml", "Pulumi.dev.yaml"]);
+    assert.equal(status, 0);
+    assert.deepEqual(matrix(lines), []);
+  });
+
+  test("it prints an empty matrix when there is no stack file at all", () => {
+    const { status, lines } = listStacks([]);
+    assert.equal(status, 0);
+    assert.deepEqual(matrix(lines), []);
+  });
+
+  test("it stops with an error naming the file when a stack name could break the matrix JSON", () => {
+    const { status, stdout, lines } = listStacks(["Pulumi.prod.yaml", 'Pulumi.a"b.yaml']);
+    assert.notEqual(status, 0);
+    assert.match(stdout, /::error file=Pulumi\.a"b\.yaml::/);
+    assert.deepEqual(lines, []);
+  });
+});
