@@ -53,6 +53,17 @@ export interface MockRunResult {
 /** Answers for invokes: token → function of the invoke's args. Unknown tokens throw. */
 export type InvokeAnswers = Record<string, (args: Record<string, unknown>) => Record<string, unknown>>;
 
+/** Zone ID the offline zone lookup answers with: obviously fake, and 32 hex characters like a real one. */
+export const OFFLINE_ZONE_ID = "0ff11e00000000000000000000000000";
+
+/** The lookups the program makes, answered offline. */
+export const OFFLINE_INVOKES: InvokeAnswers = {
+  "cloudflare:index/getZone:getZone": (args) => {
+    const filter = (args.filter ?? {}) as { name?: string };
+    return { ...args, id: OFFLINE_ZONE_ID, zoneId: OFFLINE_ZONE_ID, name: filter.name ?? "unknown" };
+  },
+};
+
 export interface MockOptions {
   project?: string;
   stack: string;
@@ -242,6 +253,17 @@ export async function runInMockStack(build: () => void | Promise<void>): Promise
   await new Promise((resolve) => setImmediate(resolve));
 }
 
+/** The program threw; `record` holds what it had registered until then. */
+export class ProgramFailed extends Error {
+  constructor(
+    readonly failure: unknown,
+    readonly record: MockRunResult,
+  ) {
+    super(failure instanceof Error ? failure.message : String(failure));
+    this.name = failure instanceof Error ? failure.name : "ProgramFailed";
+  }
+}
+
 /**
  * Runs the program once under mocks in this process and returns what it registered. Call it once per
  * process: the SDK keeps global state, and a program module is only evaluated once.
@@ -263,12 +285,14 @@ export async function runProgramUnderMocks(opts: MockRunOptions): Promise<MockRu
     const { run } = require("@pulumi/pulumi/cmd/run/run") as {
       run(argv: Record<string, unknown>, started: () => void, logged: (e: unknown) => void, reported: (e: unknown) => boolean): Promise<unknown>;
     };
-    await run({ _: [path.resolve(opts.programDir)] }, () => {}, (e) => (failure = e), () => false);
+    await run({ _: [path.resolve(opts.programDir)] }, () => {}, (e) => (failure ??= e), () => false);
+  } catch (err) {
+    failure ??= err;
   } finally {
     process.chdir(cwd);
   }
-  if (failure) throw failure;
   // Let the last registrations' callbacks land.
   await new Promise((resolve) => setImmediate(resolve));
+  if (failure) throw new ProgramFailed(failure, result);
   return result;
 }

@@ -1,13 +1,14 @@
 // Child-process entry: runs the program under mocks the way `pulumi up` loads it. The mock harness itself
 // is TypeScript, so tsx loads it and is then unregistered: the program is compiled only by the ts-node
 // that @pulumi/pulumi registers (type-checking, with this project's tsconfig and typescript).
-// Input: MOCK_RUN_OPTIONS (JSON of MockRunOptions without `typescript`). Output: one JSON line on fd 3
-// if open, else stdout: { ok, result } or { ok: false, error }.
+// Input: MOCK_RUN_OPTIONS (JSON of MockRunOptions without `typescript` and `invokes`: lookups get the
+// offline answers). Output: one JSON line on fd 3
+// if open, else stdout: { ok, result } or { ok: false, error, record } (record: what was registered).
 const fs = require("node:fs");
 const { register } = require("tsx/cjs/api");
 
 const unregister = register();
-const { runProgramUnderMocks } = require("./mock-run.ts");
+const { runProgramUnderMocks, OFFLINE_INVOKES } = require("./mock-run.ts");
 unregister();
 
 function report(payload) {
@@ -20,10 +21,11 @@ function report(payload) {
 }
 
 const options = JSON.parse(process.env.MOCK_RUN_OPTIONS || "{}");
-runProgramUnderMocks({ ...options, typescript: true }).then(
+runProgramUnderMocks({ ...options, invokes: OFFLINE_INVOKES, typescript: true }).then(
   (result) => report({ ok: true, result, tsNodeRegistered: Boolean(require.extensions[".ts"]) }),
   (err) => {
-    report({ ok: false, error: { name: err && err.name, message: String((err && err.message) || err) } });
+    const record = err && err.record;
+    report({ ok: false, error: { name: err && err.name, message: String((err && err.message) || err) }, record });
     process.exitCode = 1;
   },
 );

@@ -1,0 +1,66 @@
+// Reads Pulumi.yaml and Pulumi.<stack>.yaml the way the CLI prepares config for a program, without the CLI:
+// project defaults applied, objects and arrays as JSON text, and encrypted (`secure:`) values replaced by
+// placeholders because there is nothing here to decrypt them with.
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+
+export interface StackConfig {
+  project: string;
+  /** Full keys (`project:key`) → string values, as the program receives them. */
+  config: Record<string, string>;
+  /** Full keys whose values are secret. */
+  secretKeys: string[];
+}
+
+/** What an encrypted value becomes offline: recognisable, and never the real secret. */
+export const placeholderFor = (key: string) => `placeholder-for-${key.replace(/[^A-Za-z0-9]+/g, "-")}`;
+
+function isSecure(value: unknown): value is { secure: string } {
+  return typeof value === "object" && value !== null && typeof (value as { secure?: unknown }).secure === "string";
+}
+
+/** Replaces `secure:` leaves inside an object value; reports whether there were any. */
+function unsecure(value: unknown, key: string): { value: unknown; secret: boolean } {
+  if (isSecure(value)) return { value: placeholderFor(key), secret: true };
+  if (Array.isArray(value)) {
+    const parts = value.map((v, i) => unsecure(v, `${key}-${i}`));
+    return { value: parts.map((p) => p.value), secret: parts.some((p) => p.secret) };
+  }
+  if (typeof value === "object" && value !== null) {
+    const parts = Object.entries(value).map(([k, v]) => [k, unsecure(v, `${key}-${k}`)] as const);
+    return { value: Object.fromEntries(parts.map(([k, p]) => [k, p.value])), secret: parts.some(([, p]) => p.secret) };
+  }
+  return { value, secret: false };
+}
+
+const asConfigString = (value: unknown) => (typeof value === "object" && value !== null ? JSON.stringify(value) : String(value));
+
+export function readStackConfig(projectDir: string, stack: string): StackConfig {
+  const project = parseYaml(readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8")) as {
+    name: string;
+    config?: Record<string, { default?: unknown } | string | number | boolean>;
+  };
+  const stackFile = path.join(projectDir, `Pulumi.${stack}.yaml`);
+  let stackDoc: { config?: Record<string, unknown> };
+  try {
+    stackDoc = (parseYaml(readFileSync(stackFile, "utf8")) ?? {}) as typeof stackDoc;
+  } catch (err) {
+    throw new Error(`cannot read the stack file Pulumi.${stack}.yaml: ${(err as Error).message}`);
+  }
+  const fullKey = (key: string) => (key.includes(":") ? key : `${project.name}:${key}`);
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, raw] of Object.entries(stackDoc.config ?? {})) {
+    const { value, secret } = unsecure(raw, key);
+    config[fullKey(key)] = asConfigString(value);
+    if (secret) secretKeys.push(fullKey(key));
+  }
+  for (const [key, decl] of Object.entries(project.config ?? {})) {
+    const k = fullKey(key);
+    if (k in config) continue;
+    const fallback = typeof decl === "object" && decl !== null ? decl.default : decl;
+    if (fallback !== undefined) config[k] = asConfigString(fallback);
+  }
+  return { project: project.name, config, secretKeys };
+}

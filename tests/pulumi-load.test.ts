@@ -1,0 +1,50 @@
+// The program loads the way `pulumi up` loads it: @pulumi/pulumi's own run entry registers ts-node with this
+// project's tsconfig and typescript, type-checking, in a fresh process. Not through the test loader.
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { readStackConfig } from "../scripts/lib/stack-file";
+import { runAsPulumi } from "./support/pulumi-child";
+import { PROJECT_DIR } from "./support/program-run";
+import { fullKeys, minimalConfig } from "./support/stack-config";
+
+test("the example dev stack loads through Pulumi's ts-node and registers the bucket and its policy", async () => {
+  const { config, secretKeys } = readStackConfig(PROJECT_DIR, "dev");
+  const run = await runAsPulumi({ programDir: PROJECT_DIR, stack: "dev", config, secretKeys });
+  assert.ok(run.ok, `load failed: ${run.error?.message}\n${run.stderr}`);
+  assert.equal(run.tsNodeRegistered, true, "ts-node was not registered for .ts");
+  const types = run.result!.registrations.map((r) => r.type);
+  assert.ok(types.includes("aws:s3/bucket:Bucket"));
+  assert.ok(types.includes("aws:s3/bucketPolicy:BucketPolicy"));
+  assert.equal(run.result!.outputs.mediaHost, "files.example.social");
+});
+
+test("bad config stops the program in Pulumi's runtime with the key named and nothing registered", async () => {
+  const raw = minimalConfig({ bucket: "Media_Files" });
+  const run = await runAsPulumi({ programDir: PROJECT_DIR, stack: "bad", ...fullKeys(raw) });
+  assert.equal(run.ok, false);
+  assert.equal(run.error?.name, "ConfigError");
+  assert.match(run.error!.message, /mastodon-media:bucket is "Media_Files"/);
+  assert.deepEqual(run.record?.registrations.map((r) => r.type), ["pulumi:pulumi:Stack"]);
+});
+
+test("a type error in the program fails the load, so ts-node really type-checks", async () => {
+  const copy = mkdtempSync(path.join(tmpdir(), "mastodon-media-typecheck-"));
+  try {
+    for (const entry of ["index.ts", "components", "Pulumi.yaml", "package.json", "tsconfig.json"]) {
+      cpSync(path.join(PROJECT_DIR, entry), path.join(copy, entry), { recursive: true });
+    }
+    symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(copy, "node_modules"), "dir");
+    // Valid JavaScript, wrong TypeScript: only a type-checking load rejects it.
+    const index = readFileSync(path.join(copy, "index.ts"), "utf8");
+    writeFileSync(path.join(copy, "index.ts"), `${index}\nexport const typeCheckProbe: number = "not a number";\n`);
+    const run = await runAsPulumi({ programDir: copy, stack: "dev", ...fullKeys(minimalConfig()) });
+    assert.equal(run.ok, false);
+    assert.match(run.error!.message, /TS2322: Type 'string' is not assignable to type 'number'/);
+    assert.doesNotMatch(run.error!.message, /TS5011/);
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,11 @@
+// Runs the real index.ts under mocks (in this process, loaded by the test loader) with a stack config.
+import * as path from "node:path";
+import { OFFLINE_INVOKES, runProgramUnderMocks, type MockRunResult } from "../../scripts/lib/mock-run";
+import type { RawConfig } from "../../components/config";
+import { fullKeys } from "./stack-config";
+
+export const PROJECT_DIR = path.join(__dirname, "..", "..");
+
+export function runProgram(raw: RawConfig, stack = "test"): Promise<MockRunResult> {
+  return runProgramUnderMocks({ programDir: PROJECT_DIR, stack, ...fullKeys(raw), typescript: false, invokes: OFFLINE_INVOKES });
+}
