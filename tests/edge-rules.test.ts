@@ -185,12 +185,11 @@ test("every rule is enabled and its expression is the exact media host condition
     assert.ok(rule.expression.startsWith(`(http.host eq "${HOST}")`), `${phase}: ${rule.expression}`);
     const parts = conjuncts(parse(rule.expression));
     assert.deepEqual(parts[0], { kind: "eq", field: "http.host", value: HOST }, phase);
-    const mentionsHost = (n: Node): boolean =>
-      n.kind === "and" || n.kind === "or"
-        ? mentionsHost(n.left) || mentionsHost(n.right)
-        : n.kind === "not"
-          ? mentionsHost(n.operand)
-          : n.field === "http.host";
+    const mentionsHost = (n: Node): boolean => {
+      if (n.kind === "and" || n.kind === "or") return mentionsHost(n.left) || mentionsHost(n.right);
+      if (n.kind === "not") return mentionsHost(n.operand);
+      return n.field === "http.host";
+    };
     assert.ok(!parts.slice(1).some(mentionsHost), `${phase}: only the first condition may look at the host`);
   }
 });
