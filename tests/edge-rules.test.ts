@@ -186,9 +186,15 @@ test("every rule is enabled and its expression is the exact media host condition
     const parts = conjuncts(parse(rule.expression));
     assert.deepEqual(parts[0], { kind: "eq", field: "http.host", value: HOST }, phase);
     const mentionsHost = (n: Node): boolean => {
-      if (n.kind === "and" || n.kind === "or") return mentionsHost(n.left) || mentionsHost(n.right);
-      if (n.kind === "not") return mentionsHost(n.operand);
-      return n.field === "http.host";
+      switch (n.kind) {
+        case "and":
+        case "or":
+          return mentionsHost(n.left) || mentionsHost(n.right);
+        case "not":
+          return mentionsHost(n.operand);
+        default:
+          return n.field === "http.host";
+      }
     };
     assert.ok(!parts.slice(1).some(mentionsHost), `${phase}: only the first condition may look at the host`);
   }
