@@ -1,0 +1,706 @@
+// The E2CustomDomain provider, driven method by method as the dynamic-provider host drives it, against real
+// TLS servers on 127.0.0.1 that choose their certificate by SNI (an e2 endpoint before and after "Add CNAME").
+// Then: the provider as Pulumi serializes it, loaded and run in a fresh Node process; and the resource's
+// registration under Pulumi mocks.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import * as ts from "typescript";
+import {
+  CNAME_BUNDLE_COMMAND,
+  E2CustomDomain,
+  E2_CUSTOM_DOMAIN_TYPE,
+  MAX_WAIT_SECONDS,
+  makeE2CustomDomainProvider,
+  type E2CustomDomainInputs,
+  type E2CustomDomainOutputs,
+  type InitFailureError,
+} from "../components/e2-custom-domain";
+import {
+  makeCertificate,
+  refusedPort,
+  startSilentServer,
+  startSniServer,
+  type SniServer,
+  type TestCertificate,
+} from "./support/tls-servers";
+
+const FAST = {
+  connectTimeoutMs: 1_000,
+  handshakeTimeoutMs: 400,
+  pollFirstIntervalMs: 100,
+  pollMaxIntervalMs: 400,
+};
+const provider = makeE2CustomDomainProvider(FAST);
+const SERIALIZED = "/* serialized provider text */";
+const pulumiRequire = createRequire(require.resolve("@pulumi/pulumi"));
+
+type ProviderInputs = E2CustomDomainInputs & { __provider?: string };
+
+let endpointCert: TestCertificate; // e2's own certificate, served for names nobody registered
+let origin: TestCertificate; // the stack's origin certificate for example.test and *.example.test
+let otherOrigin: TestCertificate; // another certificate for the same names (an older one, or a mix-up)
+let server: SniServer;
+
+before(async () => {
+  endpointCert = makeCertificate(["s3.region.e2.test"]);
+  origin = makeCertificate(["example.test", "*.example.test"]);
+  otherOrigin = makeCertificate(["example.test", "*.example.test"]);
+  server = await startSniServer(endpointCert);
+  server.register("*.example.test", origin);
+});
+after(() => server.close());
+
+function inputs(port: number, overrides: Partial<ProviderInputs> = {}): ProviderInputs {
+  return {
+    endpoint: `127.0.0.1:${port}`,
+    hostname: "files.example.test",
+    cnameDomain: "*.example.test",
+    certificatePem: origin.certificatePem,
+    privateKeyPem: origin.privateKeyPem,
+    waitSeconds: 0,
+    __provider: SERIALIZED,
+    ...overrides,
+  };
+}
+
+async function initFailure(run: () => Promise<unknown>): Promise<InitFailureError> {
+  try {
+    await run();
+  } catch (e) {
+    return e as InitFailureError;
+  }
+  assert.fail("expected the call to fail as 'created but not initialised'");
+}
+
+/** Every place the key could leak from an error: message, reasons, recorded properties. */
+function assertNoKey(error: InitFailureError, key: string) {
+  const everything = JSON.stringify({
+    message: error.message,
+    reasons: error.reasons,
+    properties: error.properties,
+  });
+  const keyBody = key.split("\n").filter((line) => line && !line.startsWith("-----"));
+  assert.ok(!everything.includes("PRIVATE KEY"), "a PEM key header appears in the error");
+  for (const line of keyBody) assert.ok(!everything.includes(line), "a line of the key appears in the error");
+}
+
+describe("check", () => {
+  it("accepts valid inputs and defaults waitSeconds to 0", async () => {
+    const { waitSeconds: _omitted, ...rest } = inputs(443);
+    const result = await provider.check!({} as ProviderInputs, rest as ProviderInputs);
+    assert.deepEqual(result.failures, []);
+    assert.equal(result.inputs?.waitSeconds, 0);
+  });
+
+  it("rejects a hostname that is not exactly one label under cnameDomain", async () => {
+    for (const hostname of ["files.other.test", "a.files.example.test", "example.test"]) {
+      const result = await provider.check!({} as ProviderInputs, inputs(443, { hostname }));
+      assert.equal(result.failures?.[0]?.property, "hostname", hostname);
+      assert.match(result.failures![0]!.reason, /not covered by cnameDomain "\*\.example\.test"/);
+    }
+  });
+
+  it("rejects a cnameDomain that is not a wildcard domain", async () => {
+    const result = await provider.check!({} as ProviderInputs, inputs(443, { cnameDomain: "example.test" }));
+    assert.deepEqual(
+      result.failures?.map((f) => f.property),
+      ["cnameDomain"],
+    );
+  });
+
+  it("rejects waitSeconds that is negative, fractional or above the maximum", async () => {
+    for (const waitSeconds of [-1, 1.5, MAX_WAIT_SECONDS + 1, "10" as unknown as number]) {
+      const result = await provider.check!({} as ProviderInputs, inputs(443, { waitSeconds }));
+      assert.deepEqual(
+        result.failures?.map((f) => f.property),
+        ["waitSeconds"],
+        String(waitSeconds),
+      );
+      assert.match(result.failures![0]!.reason, /whole number of seconds from 0 to 3600/);
+    }
+  });
+
+  it("rejects an endpoint with a scheme or a path", async () => {
+    const cases: [string, RegExp][] = [
+      ["https://s3.eu-central-2.idrivee2.com", /not a URL: drop the scheme/],
+      ["s3.eu-central-2.idrivee2.com/bucket", /without path/],
+      ["s3.eu-central-2.idrivee2.com:70000", /port must be 1-65535/],
+    ];
+    for (const [endpoint, reason] of cases) {
+      const result = await provider.check!({} as ProviderInputs, inputs(443, { endpoint }));
+      assert.equal(result.failures?.[0]?.property, "endpoint", endpoint);
+      assert.match(result.failures![0]!.reason, reason);
+    }
+  });
+
+  it("rejects a certificate that does not cover the hostname", async () => {
+    const result = await provider.check!(
+      {} as ProviderInputs,
+      inputs(443, { certificatePem: endpointCert.certificatePem, privateKeyPem: endpointCert.privateKeyPem }),
+    );
+    assert.deepEqual(
+      result.failures?.map((f) => f.property),
+      ["certificatePem"],
+    );
+    assert.match(result.failures![0]!.reason, /does not cover hostname "files\.example\.test"/);
+  });
+
+  it("rejects a key that is not the certificate's, without quoting the key", async () => {
+    const result = await provider.check!(
+      {} as ProviderInputs,
+      inputs(443, { privateKeyPem: otherOrigin.privateKeyPem }),
+    );
+    assert.deepEqual(result.failures, [
+      { property: "privateKeyPem", reason: "privateKeyPem is not the key of certificatePem" },
+    ]);
+    const garbled = await provider.check!(
+      {} as ProviderInputs,
+      inputs(443, { privateKeyPem: "secret-ish text" }),
+    );
+    assert.deepEqual(garbled.failures, [
+      { property: "privateKeyPem", reason: "privateKeyPem is not a PEM private key" },
+    ]);
+  });
+
+  it("does not judge values that are unknown during preview", async () => {
+    const unknown = pulumi.runtime.unknownValue as string;
+    const result = await provider.check!(
+      {} as ProviderInputs,
+      inputs(443, { certificatePem: unknown, privateKeyPem: unknown, endpoint: unknown }),
+    );
+    assert.deepEqual(result.failures, []);
+  });
+});
+
+describe("create", () => {
+  it("records a registered domain when e2 serves exactly the origin certificate for the media host", async () => {
+    const result = await provider.create(inputs(server.port));
+    assert.equal(result.id, `*.example.test@127.0.0.1:${server.port}`);
+    const outs = result.outs!;
+    assert.equal(outs.registered, true);
+    assert.equal(outs.expectedCertificateSha256, origin.sha256);
+    assert.equal(outs.servedCertificateSha256, origin.sha256);
+    assert.equal(outs.checkError, "");
+    assert.equal(outs.privateKeyPem, origin.privateKeyPem);
+    assert.ok(!("__provider" in outs), "the host adds __provider itself");
+    assert.ok(Math.abs(Date.parse(outs.checkedAt) - Date.now()) < 10_000);
+  });
+
+  it("fails as created-but-not-initialised when e2 serves its default certificate (no CNAME yet)", async () => {
+    const unregistered = makeCertificate(["unregistered.test", "*.unregistered.test"]);
+    const error = await initFailure(() =>
+      provider.create(
+        inputs(server.port, {
+          hostname: "files.unregistered.test",
+          cnameDomain: "*.unregistered.test",
+          certificatePem: unregistered.certificatePem,
+          privateKeyPem: unregistered.privateKeyPem,
+        }),
+      ),
+    );
+    assert.equal(error.id, `*.unregistered.test@127.0.0.1:${server.port}`);
+    assert.equal(error.properties.registered, false);
+    assert.equal(error.properties.servedCertificateSha256, endpointCert.sha256);
+    assert.equal(error.properties.expectedCertificateSha256, unregistered.sha256);
+    assert.equal(error.properties.__provider, SERIALIZED, "read/update/delete rebuild the provider from it");
+    assert.equal(error.reasons.length, 2);
+    for (const text of [error.message, error.reasons.join("\n")]) {
+      assert.match(
+        text,
+        /e2 console → Regions → the region whose endpoint is 127\.0\.0\.1 → Settings → Add CNAME/,
+      );
+      assert.match(text, /CNAME: \*\.unregistered\.test/);
+      assert.ok(text.includes(unregistered.sha256), "names the expected fingerprint");
+      assert.ok(text.includes(endpointCert.sha256), "names the fingerprint actually served");
+      assert.ok(
+        text.includes(CNAME_BUNDLE_COMMAND) && CNAME_BUNDLE_COMMAND === "npm run --silent cname-bundle",
+      );
+      assert.match(text, /Run `pulumi up` again/);
+    }
+    assertNoKey(error, unregistered.privateKeyPem);
+  });
+
+  it("produces an init failure the host can encode: plain JSON values only", async () => {
+    const port = await refusedPort();
+    const error = await initFailure(() => provider.create(inputs(port)));
+    // The dynamic-provider host passes `properties` to this very conversion; undefined values would throw.
+    const { Struct } = pulumiRequire("google-protobuf/google/protobuf/struct_pb");
+    assert.deepEqual(Struct.fromJavaScript(error.properties).toJavaScript(), error.properties);
+    assert.ok(!("privateKeyPem" in error.properties));
+    assert.deepEqual(Object.keys(error.properties).sort(), [
+      "__provider",
+      "certificatePem",
+      "checkError",
+      "checkedAt",
+      "cnameDomain",
+      "endpoint",
+      "expectedCertificateSha256",
+      "hostname",
+      "registered",
+      "servedCertificateSha256",
+      "waitSeconds",
+    ]);
+  });
+
+  it("succeeds when the registration appears while it is still waiting (within waitSeconds)", async () => {
+    const late = await startSniServer(endpointCert);
+    try {
+      const timer = setTimeout(() => late.register("*.example.test", origin), 300);
+      const started = Date.now();
+      const result = await provider.create(inputs(late.port, { waitSeconds: 3 }));
+      clearTimeout(timer);
+      assert.equal(result.outs?.registered, true);
+      assert.ok(Date.now() - started >= 300);
+      await late.waitForHandshakes(2); // the first probe saw the default certificate, a later one the origin's
+    } finally {
+      await late.close();
+    }
+  });
+
+  it("fails naming both fingerprints when e2 serves a different certificate for the domain", async () => {
+    const stale = await startSniServer(endpointCert);
+    stale.register("*.example.test", otherOrigin);
+    try {
+      const error = await initFailure(() => provider.create(inputs(stale.port)));
+      assert.equal(error.properties.servedCertificateSha256, otherOrigin.sha256);
+      assert.match(
+        error.message,
+        new RegExp(`served another certificate \\(SHA-256 ${otherOrigin.sha256}\\)`),
+      );
+      assert.ok(error.message.includes(origin.sha256));
+      assertNoKey(error, origin.privateKeyPem);
+    } finally {
+      await stale.close();
+    }
+  });
+
+  it("fails with the connection error when the endpoint refuses, after polling for waitSeconds", async () => {
+    const port = await refusedPort();
+    const started = Date.now();
+    const error = await initFailure(() => provider.create(inputs(port, { waitSeconds: 1 })));
+    const elapsed = Date.now() - started;
+    assert.match(String(error.properties.checkError), /ECONNREFUSED/);
+    assert.match(error.message, /after waiting 1 s/);
+    assert.ok(elapsed >= 1_000 && elapsed < 2_500, `took ${elapsed} ms`);
+  });
+
+  it("ends within the handshake time-out when the endpoint accepts and never answers", async () => {
+    const silent = await startSilentServer();
+    try {
+      const started = Date.now();
+      const error = await initFailure(() => provider.create(inputs(silent.port)));
+      const elapsed = Date.now() - started;
+      assert.match(String(error.properties.checkError), /timed out after 400 ms/);
+      assert.ok(elapsed >= 350 && elapsed < 1_500, `took ${elapsed} ms`);
+    } finally {
+      await silent.close();
+    }
+  });
+});
+
+describe("update", () => {
+  it("accepts a rotated certificate once e2 serves it, keeping the resource id", async () => {
+    const rotated = await startSniServer(endpointCert);
+    rotated.register("*.example.test", otherOrigin);
+    try {
+      const olds = (await provider.create(inputs(server.port))).outs!;
+      const news = inputs(rotated.port, {
+        certificatePem: otherOrigin.certificatePem,
+        privateKeyPem: otherOrigin.privateKeyPem,
+      });
+      const result = await provider.update!("the-id", { ...olds, __provider: SERIALIZED }, news);
+      assert.equal(result.outs?.registered, true);
+      assert.equal(result.outs?.expectedCertificateSha256, otherOrigin.sha256);
+    } finally {
+      await rotated.close();
+    }
+  });
+
+  it("fails with the existing id while e2 still serves the previous certificate", async () => {
+    const olds = (await provider.create(inputs(server.port))).outs!;
+    const news = inputs(server.port, {
+      certificatePem: otherOrigin.certificatePem,
+      privateKeyPem: otherOrigin.privateKeyPem,
+      __provider: "new serialized text",
+    });
+    const error = await initFailure(() =>
+      provider.update!("the-id", { ...olds, __provider: SERIALIZED }, news),
+    );
+    assert.equal(error.id, "the-id");
+    assert.equal(error.properties.__provider, "new serialized text");
+    assert.equal(error.properties.servedCertificateSha256, origin.sha256);
+    assert.match(
+      error.message,
+      /already listed with an older certificate, remove that entry and add it again/,
+    );
+    assertNoKey(error, otherOrigin.privateKeyPem);
+  });
+});
+
+describe("diff", () => {
+  let registeredOuts: E2CustomDomainOutputs;
+  before(async () => {
+    registeredOuts = (await provider.create(inputs(server.port))).outs!;
+  });
+
+  it("reports no change when only __provider differs (re-serialized provider code)", async () => {
+    const result = await provider.diff!(
+      "id",
+      { ...registeredOuts, __provider: "old text" },
+      inputs(server.port, { __provider: "new text" }),
+    );
+    assert.equal(result.changes, false);
+  });
+
+  it("reports a new certificate as an update, not a replacement", async () => {
+    const result = await provider.diff!(
+      "id",
+      { ...registeredOuts, __provider: SERIALIZED },
+      inputs(server.port, {
+        certificatePem: otherOrigin.certificatePem,
+        privateKeyPem: otherOrigin.privateKeyPem,
+      }),
+    );
+    assert.deepEqual(result, { changes: true, replaces: [], deleteBeforeReplace: false });
+  });
+
+  it("reports each real input as a change", async () => {
+    const changes: Partial<ProviderInputs>[] = [
+      { endpoint: "127.0.0.2:443" },
+      { hostname: "media.example.test" },
+      { cnameDomain: "*.Example.test" },
+      { waitSeconds: 5 },
+    ];
+    for (const change of changes) {
+      const result = await provider.diff!(
+        "id",
+        { ...registeredOuts, __provider: SERIALIZED },
+        inputs(server.port, change),
+      );
+      assert.equal(result.changes, true, JSON.stringify(change));
+      assert.deepEqual(result.replaces, []);
+    }
+  });
+
+  it("asks for an update while the last check found the domain unregistered", async () => {
+    const result = await provider.diff!(
+      "id",
+      { ...registeredOuts, registered: false, __provider: SERIALIZED },
+      inputs(server.port),
+    );
+    assert.equal(result.changes, true);
+  });
+
+  it("asks for an update when the registration was removed in the console since the last run", async () => {
+    const removed = await startSniServer(endpointCert);
+    try {
+      const result = await provider.diff!(
+        "id",
+        { ...registeredOuts, endpoint: `127.0.0.1:${removed.port}`, __provider: SERIALIZED },
+        inputs(removed.port),
+      );
+      assert.equal(result.changes, true);
+    } finally {
+      await removed.close();
+    }
+  });
+
+  it("costs exactly one handshake and sends nothing else for an unchanged, registered domain", async () => {
+    const own = await startSniServer(endpointCert);
+    own.register("*.example.test", origin);
+    try {
+      const olds = { ...registeredOuts, endpoint: `127.0.0.1:${own.port}`, __provider: SERIALIZED };
+      const checked = await provider.check!(olds, inputs(own.port));
+      const result = await provider.diff!("id", olds, checked.inputs!);
+      await own.waitForHandshakes(1);
+      await new Promise((resolve) => setTimeout(resolve, 50)); // room for a late second handshake or bytes
+      assert.equal(result.changes, false);
+      assert.equal(own.stats.handshakes, 1);
+      assert.equal(own.stats.applicationBytesReceived, 0);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe("read (refresh)", () => {
+  it("reports drift when the certificate is replaced, then removed, in the console", async () => {
+    const e2 = await startSniServer(endpointCert);
+    e2.register("*.example.test", origin);
+    try {
+      const created = await provider.create(inputs(e2.port));
+      const state = { ...created.outs!, __provider: SERIALIZED };
+
+      e2.register("*.example.test", otherOrigin);
+      const replaced = await provider.read!(created.id, state);
+      assert.equal(replaced.id, created.id);
+      assert.equal(replaced.props?.registered, false);
+      assert.equal(replaced.props?.servedCertificateSha256, otherOrigin.sha256);
+      assert.equal(replaced.props?.expectedCertificateSha256, origin.sha256);
+      assert.equal(replaced.props?.privateKeyPem, origin.privateKeyPem, "the key stays in state");
+
+      e2.unregister("*.example.test");
+      const removed = await provider.read!(created.id, state);
+      assert.equal(removed.props?.registered, false);
+      assert.equal(removed.props?.servedCertificateSha256, endpointCert.sha256);
+    } finally {
+      await e2.close();
+    }
+  });
+
+  it("re-checks a resource recorded by an init failure (no key in its outputs) without inventing one", async () => {
+    const port = await refusedPort();
+    const error = await initFailure(() => provider.create(inputs(port)));
+    const result = await provider.read!(
+      error.id,
+      error.properties as unknown as ProviderInputs & E2CustomDomainOutputs,
+    );
+    assert.equal(result.props?.registered, false);
+    assert.ok(!("privateKeyPem" in result.props!));
+    assert.ok(!("__provider" in result.props!), "the host re-adds __provider itself");
+  });
+});
+
+describe("delete", () => {
+  it("succeeds without contacting the endpoint (nothing remote can be removed without an API)", async () => {
+    const own = await startSniServer(endpointCert);
+    try {
+      const state = {
+        ...(await provider.create(inputs(server.port))).outs!,
+        endpoint: `127.0.0.1:${own.port}`,
+      };
+      await provider.delete!("id", { ...state, __provider: SERIALIZED });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(own.stats.handshakes, 0);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// The provider as Pulumi stores it: serialized text, loaded by require-from-string in another process (what
+// @pulumi/pulumi's dynamic-provider host does), with no TypeScript loader and no access to this project's
+// relative imports.
+
+/** Mirrors the host: `requireFromString(text).handler()`, then drives the provider and reports as JSON. */
+const FRESH_PROCESS_SCENARIO = String.raw`
+const chunks = [];
+process.stdin.on("data", (c) => chunks.push(c));
+process.stdin.on("end", async () => {
+  const job = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  const requireFromString = require(job.requireFromStringPath);
+  const provider = requireFromString(job.providerText).handler();
+  const base = {
+    endpoint: "127.0.0.1:" + job.port, hostname: "files.example.test", cnameDomain: "*.example.test",
+    certificatePem: job.cert, privateKeyPem: job.key, __provider: job.providerText,
+  };
+  const out = { execArgv: process.execArgv };
+  const checked = await provider.check({}, base);
+  out.checkFailures = checked.failures;
+  const created = await provider.create(checked.inputs);
+  out.create = { id: created.id, registered: created.outs.registered, served: created.outs.servedCertificateSha256 };
+  out.diff = await provider.diff(created.id, { ...created.outs, __provider: "older text" }, checked.inputs);
+  const unregistered = { ...base, hostname: "files.unregistered.test", cnameDomain: "*.unregistered.test",
+    certificatePem: job.otherCert, privateKeyPem: job.otherKey, waitSeconds: 1 };
+  const started = Date.now();
+  try {
+    await provider.create(unregistered);
+    out.initFailure = null;
+  } catch (e) {
+    out.initFailure = { id: e.id, reasons: e.reasons, properties: e.properties, message: e.message,
+      elapsedMs: Date.now() - started };
+  }
+  out.read = await provider.read(created.id, { ...created.outs, __provider: job.providerText });
+  await provider.delete(created.id, created.outs);
+  out.deleted = true;
+  process.stdout.write(JSON.stringify(out));
+});
+`;
+
+function runNode(
+  args: string[],
+  stdin: string,
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 15_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const { NODE_OPTIONS: _dropped, ...inherited } = process.env;
+    const child = spawn(process.execPath, args, { env: { ...inherited, ...env }, stdio: "pipe" });
+    let stdout = "";
+    let stderr = "";
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`child process timed out after ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(stdin);
+  });
+}
+
+/** Checks the serialized text and runs it in a fresh, plain `node` (no tsx, no type stripping). */
+async function assertRunsInFreshProcess(providerText: string) {
+  assert.ok(!providerText.includes(origin.privateKeyPem.split("\n")[1]!), "no key material in the closure");
+  const required = [...providerText.matchAll(/require\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]);
+  assert.ok(required.length > 0);
+  for (const name of required) assert.match(name!, /^node:/, `serialized code requires ${name}`);
+
+  const unregistered = makeCertificate(["unregistered.test", "*.unregistered.test"]);
+  const job = {
+    requireFromStringPath: pulumiRequire.resolve("require-from-string"),
+    providerText,
+    port: server.port,
+    cert: origin.certificatePem,
+    key: origin.privateKeyPem,
+    otherCert: unregistered.certificatePem,
+    otherKey: unregistered.privateKeyPem,
+  };
+  const run = await runNode(
+    ["--no-experimental-strip-types", "-e", FRESH_PROCESS_SCENARIO],
+    JSON.stringify(job),
+  );
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stderr, "", "the provider logs nothing");
+  const out = JSON.parse(run.stdout);
+  assert.deepEqual(out.execArgv, ["--no-experimental-strip-types", "-e", FRESH_PROCESS_SCENARIO]);
+  assert.deepEqual(out.checkFailures, []);
+  assert.deepEqual(out.create, {
+    id: `*.example.test@127.0.0.1:${server.port}`,
+    registered: true,
+    served: origin.sha256,
+  });
+  assert.equal(out.diff.changes, false);
+  assert.equal(out.initFailure.id, `*.unregistered.test@127.0.0.1:${server.port}`);
+  assert.equal(out.initFailure.properties.__provider, providerText);
+  assert.equal(out.initFailure.properties.servedCertificateSha256, endpointCert.sha256);
+  assert.match(out.initFailure.message, /Add CNAME/);
+  assert.ok(
+    out.initFailure.elapsedMs >= 1_000 && out.initFailure.elapsedMs < 5_000,
+    "waited about waitSeconds",
+  );
+  assert.ok(!JSON.stringify(out.initFailure).includes(unregistered.privateKeyPem.split("\n")[1]!));
+  assert.equal(out.read.props.registered, true);
+  assert.equal(out.deleted, true);
+}
+
+describe("E2CustomDomain under Pulumi mocks", () => {
+  const registrations: { type: string; inputs: Record<string, unknown>; secretOutputs: string[] }[] = [];
+
+  before(async () => {
+    await pulumi.runtime.setMocks(
+      {
+        newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
+        call: (args) => {
+          throw new Error(`Mock not implemented: ${args.token}`);
+        },
+      },
+      "mastodon-media",
+      "test",
+      false,
+    );
+    // Mocks never see resource options, so read additionalSecretOutputs off the registration request.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const monitor = pulumi.runtime.getMonitor() as any;
+    const register = monitor.registerResource.bind(monitor);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    monitor.registerResource = (req: any, callback: any) => {
+      const { deserializeProperties } = pulumiRequire("./runtime/rpc");
+      registrations.push({
+        type: req.getType(),
+        inputs: deserializeProperties(req.getObject()),
+        secretOutputs: req.getAdditionalsecretoutputsList(),
+      });
+      return register(req, callback);
+    };
+  });
+
+  it("registers one dynamic resource with the key secret, in additionalSecretOutputs, and waitSeconds 0", async () => {
+    const domain = new E2CustomDomain("media", {
+      endpoint: "s3.eu-central-2.idrivee2.com",
+      hostname: "files.example.social",
+      cnameDomain: "*.example.social",
+      certificatePem: origin.certificatePem,
+      privateKeyPem: origin.privateKeyPem,
+    });
+    await new Promise((resolve) => domain.urn.apply(resolve));
+
+    assert.equal(registrations.length, 1);
+    const [registration] = registrations;
+    assert.equal(registration!.type, E2_CUSTOM_DOMAIN_TYPE);
+    assert.equal(E2_CUSTOM_DOMAIN_TYPE, "pulumi-nodejs:dynamic/mastodon-media/e2:CustomDomain");
+    assert.deepEqual(registration!.secretOutputs, ["privateKeyPem"]);
+    assert.deepEqual(registration!.inputs.privateKeyPem, {
+      [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
+      value: origin.privateKeyPem,
+    });
+    assert.equal(registration!.inputs.certificatePem, origin.certificatePem, "the certificate is not secret");
+    assert.equal(registration!.inputs.waitSeconds, 0);
+    for (const output of [
+      "registered",
+      "expectedCertificateSha256",
+      "servedCertificateSha256",
+      "checkedAt",
+    ]) {
+      assert.ok(!(output in registration!.inputs), `${output} is an output, not an input`);
+    }
+    assert.equal(typeof registration!.inputs.__provider, "string", "the serialized provider is not a secret");
+  });
+
+  it("serializes a provider that loads and runs in a fresh Node process (as the dynamic-provider host does)", async () => {
+    const providerText = registrations[0]?.inputs.__provider;
+    assert.equal(typeof providerText, "string");
+    await assertRunsInFreshProcess(providerText as string);
+  });
+});
+
+describe("E2CustomDomain compiled the way `pulumi up` compiles it", () => {
+  // `pulumi up` loads the program through ts-node, i.e. TypeScript's own CommonJS emit, where imports become
+  // plain module objects (tsx, used by these tests, emits getters instead). Serialize from that emit too.
+  it("serializes from TypeScript's CommonJS output into a provider that runs in a fresh Node process", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "e2-custom-domain-"));
+    try {
+      for (const name of ["e2-custom-domain", "tls-probe"]) {
+        const source = readFileSync(join(__dirname, "..", "components", `${name}.ts`), "utf8");
+        const { outputText } = ts.transpileModule(source, {
+          fileName: `${name}.ts`,
+          compilerOptions: {
+            module: ts.ModuleKind.CommonJS,
+            target: ts.ScriptTarget.ES2022,
+            esModuleInterop: true,
+          },
+        });
+        writeFileSync(join(dir, `${name}.js`), outputText);
+      }
+      const serialize = String.raw`
+        const pulumi = require("@pulumi/pulumi");
+        const { e2CustomDomainProvider } = require(process.argv[1]);
+        pulumi.runtime.serializeFunction(() => e2CustomDomainProvider, { allowSecrets: true }).then((sf) => {
+          process.stdout.write(JSON.stringify({ text: sf.text, containsSecrets: sf.containsSecrets }));
+        });`;
+      const serialized = await runNode(
+        ["--no-experimental-strip-types", "-e", serialize, join(dir, "e2-custom-domain.js")],
+        "",
+        { NODE_PATH: join(__dirname, "..", "node_modules") },
+      );
+      assert.equal(serialized.code, 0, serialized.stderr);
+      const { text, containsSecrets } = JSON.parse(serialized.stdout);
+      assert.equal(containsSecrets, false);
+      assert.ok(!text.includes("tls_probe_1 = require"), "no relative require in the serialized text");
+      await assertRunsInFreshProcess(text);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
