@@ -1,0 +1,200 @@
+// Pushes the S3 env block to the Mastodon server over SSH: scripts/merge-env.sh merges it into the env file,
+// then web and sidekiq are restarted, only when the file changed.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+
+/** How Mastodon's web and sidekiq processes are restarted after the env file changed. */
+export type MastodonRestart = "systemd" | "docker-compose" | "none";
+
+/** Where Mastodon's install guide puts the env file. */
+export const DEFAULT_ENV_FILE = "/home/mastodon/live/.env.production";
+export const DEFAULT_RESTART: MastodonRestart = "systemd";
+
+/**
+ * The restart command per mode. `sudo -n` fails at once instead of waiting for a password nobody can type.
+ * docker compose: `restart` keeps the environment the containers were created with, so an env_file change only
+ * takes effect when they are recreated; `--no-deps` leaves the database and redis alone.
+ */
+export function restartCommand(restart: MastodonRestart, envFile: string): string | undefined {
+  switch (restart) {
+    case "systemd":
+      return (
+        'if [ "$(id -u)" -eq 0 ]; then systemctl restart mastodon-web mastodon-sidekiq; ' +
+        "else sudo -n systemctl restart mastodon-web mastodon-sidekiq; fi"
+      );
+    case "docker-compose":
+      return `(cd ${shQuote(path.posix.dirname(envFile))} && docker compose up -d --no-deps --force-recreate web sidekiq)`;
+    case "none":
+      return undefined;
+  }
+}
+
+/** The merge script's text, read from scripts/ next to this program. */
+export function readMergeEnvScript(): string {
+  return fs.readFileSync(path.join(__dirname, "..", "scripts", "merge-env.sh"), "utf8");
+}
+
+/** Single-quotes a word for a POSIX shell. */
+export function shQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+const HEREDOC_END = "MASTODON_MEDIA_MERGE_ENV_SH";
+
+/** Why an env file path can't be used, or undefined when it can. */
+export function envFileProblem(envFile: string): string | undefined {
+  if (!envFile.startsWith("/")) return "must be an absolute path";
+  if (/[\0\r\n]/.test(envFile)) return "must not contain NUL or line breaks";
+  return undefined;
+}
+
+/** Why a restart mode can't be used, or undefined when it can. */
+export function restartProblem(restart: string): string | undefined {
+  return ["systemd", "docker-compose", "none"].includes(restart)
+    ? undefined
+    : 'must be "systemd", "docker-compose" or "none"';
+}
+
+/**
+ * The shell command run on the Mastodon host, with the env block arriving on stdin (it holds the keys, so it
+ * is never part of this string). The merge script travels inline in a quoted here-document, written to a
+ * temporary file so that stdin stays free for the block. It needs a POSIX login shell (sh, bash, dash, zsh).
+ *
+ * A restart that fails leaves `<envFile>.restart-pending` behind: the next run finds the file already merged
+ * ("unchanged") but still restarts, so a failed restart is retried instead of forgotten.
+ */
+export function buildEnvPushCommand(opts: {
+  envFile: string;
+  restart: MastodonRestart;
+  mergeScript: string;
+}): string {
+  const fileProblem = envFileProblem(opts.envFile);
+  if (fileProblem) throw new Error(`envFile ${fileProblem}`);
+  const modeProblem = restartProblem(opts.restart);
+  if (modeProblem) throw new Error(`restart ${modeProblem}`);
+  if (opts.mergeScript.split("\n").includes(HEREDOC_END)) {
+    throw new Error(
+      `the merge script contains the line ${HEREDOC_END}, which would end its here-document early`,
+    );
+  }
+  const script = opts.mergeScript.endsWith("\n") ? opts.mergeScript : `${opts.mergeScript}\n`;
+  const envFile = shQuote(opts.envFile);
+  const lines = [
+    "# mastodon-media: merge the S3 block (stdin) into the env file; restart web and sidekiq only if it changed.",
+    "mm_script=$(mktemp) || exit 1",
+    `trap 'rm -f "$mm_script"' EXIT`,
+    `cat >"$mm_script" <<'${HEREDOC_END}'`,
+    script + HEREDOC_END,
+    `mm_result=$(sh "$mm_script" ${envFile}) || exit $?`,
+    `printf '%s\\n' "$mm_result"`,
+  ];
+  const restart = restartCommand(opts.restart, opts.envFile);
+  if (restart === undefined) {
+    lines.push(
+      'if [ "$mm_result" != unchanged ]; then',
+      '  echo "mastodon-media: restart is off; restart web and sidekiq yourself to apply the change"',
+      "fi",
+    );
+  } else {
+    const pending = shQuote(`${opts.envFile}.restart-pending`);
+    lines.push(
+      `if [ "$mm_result" != unchanged ] || [ -e ${pending} ]; then`,
+      `  : >${pending} || exit 1`,
+      `  ${restart} || { echo "mastodon-media: restart failed; the next pulumi up retries it" >&2; exit 1; }`,
+      `  rm -f ${pending}`,
+      '  echo "mastodon-media: restarted web and sidekiq"',
+      "else",
+      '  echo "mastodon-media: env file unchanged; no restart"',
+      "fi",
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+export interface MastodonEnvPushArgs {
+  /** Host name or IP address of the Mastodon server, reached over SSH. */
+  host: pulumi.Input<string>;
+  /**
+   * SSH user. It must be able to write the env file and create files in its directory; for `restart:
+   * "systemd"` it must be root or allowed `sudo -n systemctl restart`; for `"docker-compose"`, to run docker.
+   */
+  user: pulumi.Input<string>;
+  /** SSH port. Default: 22. */
+  port?: pulumi.Input<number>;
+  /**
+   * Absolute path of Mastodon's env file on the server. It must exist: a missing file is an error, never
+   * created. Default: `/home/mastodon/live/.env.production`.
+   */
+  envFile?: string;
+  /**
+   * How to restart web and sidekiq after the file changed: `"systemd"` (the mastodon-web and mastodon-sidekiq
+   * units), `"docker-compose"` (recreates the web and sidekiq services of the compose project in the env
+   * file's directory), or `"none"`. Default: `"systemd"`.
+   */
+  restart?: MastodonRestart;
+  /** Private key (OpenSSH or PEM text) for the SSH login. Secret. */
+  privateKey: pulumi.Input<string>;
+  /**
+   * The server's SSH public host key (`ssh-ed25519 AAAA...`), checked on connect. Default: not checked,
+   * which trusts whatever answers at `host` with the env block's keys.
+   */
+  hostKey?: pulumi.Input<string>;
+  /** The env block to merge (`KEY=value` lines, values already quoted for dotenv). Secret. */
+  envBlock: pulumi.Input<string>;
+}
+
+/**
+ * Keeps the S3 block in Mastodon's env file on its server equal to the stack's: one `command.remote.Command`
+ * that runs when the block, the script or the connection changes. Destroying the stack leaves the file as it
+ * is: taking the block out would break a running Mastodon.
+ */
+export class MastodonEnvPush extends pulumi.ComponentResource {
+  /** The remote command. */
+  public readonly command: command.remote.Command;
+  /** What the last run printed: the merge result ("unchanged" or "changed <backup>") and the restart. */
+  public readonly stdout: pulumi.Output<string>;
+
+  constructor(name: string, args: MastodonEnvPushArgs, opts?: pulumi.ComponentResourceOptions) {
+    const envFile = args.envFile ?? DEFAULT_ENV_FILE;
+    const restart = args.restart ?? DEFAULT_RESTART;
+    const errors = [
+      { propertyPath: "envFile", reason: envFileProblem(envFile) },
+      { propertyPath: "restart", reason: restartProblem(restart) },
+    ].filter((e): e is { propertyPath: string; reason: string } => e.reason !== undefined);
+    if (errors.length > 0) {
+      throw new pulumi.InputPropertiesError({
+        message: `invalid arguments for MastodonEnvPush ${name}`,
+        errors,
+      });
+    }
+    const script = buildEnvPushCommand({ envFile, restart, mergeScript: readMergeEnvScript() });
+
+    super("mastodon-media:mastodon:EnvPush", name, {}, opts);
+
+    this.command = new command.remote.Command(
+      `${name}-merge`,
+      {
+        connection: {
+          host: args.host,
+          user: args.user,
+          port: args.port ?? 22,
+          privateKey: pulumi.secret(args.privateKey),
+          hostKey: args.hostKey,
+        },
+        create: script,
+        // Same script on every change: it merges idempotently and restarts only when something changed.
+        update: script,
+        stdin: pulumi.secret(args.envBlock),
+        // Off: these ride on SSH's setenv, which servers refuse without AcceptEnv, and the script needs neither.
+        addPreviousOutputInEnv: false,
+        // The script prints only "unchanged"/"changed <backup path>", key names and restart output, never values.
+        logging: "stdoutAndStderr",
+      },
+      { parent: this, additionalSecretOutputs: ["stdin"] },
+    );
+    this.stdout = this.command.stdout;
+    this.registerOutputs({ stdout: this.stdout });
+  }
+}

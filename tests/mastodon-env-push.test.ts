@@ -1,0 +1,477 @@
+// MastodonEnvPush: (1) the registered remote Command under Pulumi's mocks; (2) the exact command string it
+// sends, run over real SSH against an sshd this test starts on 127.0.0.1, with restart shims standing in for
+// systemctl/sudo/docker on that "host". The Go ssh client inside the command provider can't run here (no
+// plugin); the OpenSSH client sends the same exec request: the command string as is, the block on stdin.
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  buildEnvPushCommand,
+  DEFAULT_ENV_FILE,
+  MastodonEnvPush,
+  readMergeEnvScript,
+  restartCommand,
+  type MastodonEnvPushArgs,
+  type MastodonRestart,
+} from "../components/mastodon-env-push";
+import {
+  installRecordingMocks,
+  plaintextOccurrences,
+  runInMockStack,
+  type MockRunResult,
+  type Registration,
+} from "../scripts/lib/mock-run";
+
+const PRIVATE_KEY =
+  "-----BEGIN OPENSSH PRIVATE KEY-----\nmock-ssh-key-material\n-----END OPENSSH PRIVATE KEY-----\n";
+const SECRET_VALUE = "e2-secret-value-0123456789";
+const ENV_BLOCK = `S3_ENABLED=true\nS3_BUCKET=files\nAWS_ACCESS_KEY_ID=KEYID\nAWS_SECRET_ACCESS_KEY=${SECRET_VALUE}\n`;
+
+async function build(extra: Partial<MastodonEnvPushArgs> = {}): Promise<MockRunResult> {
+  const record = await installRecordingMocks({ stack: "test", config: {}, secretKeys: [] });
+  await runInMockStack(() => {
+    new MastodonEnvPush("mastodon", {
+      host: "mastodon.example.social",
+      user: "mastodon",
+      privateKey: pulumi.secret(PRIVATE_KEY),
+      envBlock: pulumi.secret(ENV_BLOCK),
+      ...extra,
+    });
+  });
+  return record;
+}
+
+function only(r: MockRunResult, type: string): Registration {
+  const found = r.registrations.filter((x) => x.type === type);
+  assert.equal(found.length, 1, `expected one ${type}, got ${found.length}`);
+  return found[0];
+}
+const remoteCommand = (r: MockRunResult) => only(r, "command:remote:Command");
+
+describe("MastodonEnvPush under mocks", () => {
+  it("registers the component and exactly one remote Command, named after it and parented to it", async () => {
+    const r = await build();
+    const component = only(r, "mastodon-media:mastodon:EnvPush");
+    const cmd = remoteCommand(r);
+    assert.equal(component.name, "mastodon");
+    assert.equal(cmd.name, "mastodon-merge");
+    assert.equal(cmd.parentUrn, component.urn);
+    assert.equal(r.registrations.filter((x) => x.type !== "pulumi:pulumi:Stack").length, 2);
+  });
+
+  it("connects with the given host and user on port 22 by default, with the key inside a secret", async () => {
+    const cmd = remoteCommand(await build());
+    const connection = cmd.inputs.connection as Record<string, unknown>;
+    assert.equal(connection.host, "mastodon.example.social");
+    assert.equal(connection.user, "mastodon");
+    assert.equal(connection.port, 22);
+    assert.equal(connection.privateKey, PRIVATE_KEY);
+    assert.ok(cmd.secretInputs.includes("connection"));
+    assert.deepEqual(plaintextOccurrences(cmd.wireInputs, "mock-ssh-key-material"), []);
+  });
+
+  it("uses the given port and checks the given host key", async () => {
+    const cmd = remoteCommand(await build({ port: 2222, hostKey: "ssh-ed25519 AAAAC3Nza-host" }));
+    const connection = cmd.inputs.connection as Record<string, unknown>;
+    assert.equal(connection.port, 2222);
+    assert.equal(connection.hostKey, "ssh-ed25519 AAAAC3Nza-host");
+  });
+
+  it("sends the env block on stdin as a secret and keeps it secret in state", async () => {
+    const cmd = remoteCommand(await build());
+    assert.equal(cmd.inputs.stdin, ENV_BLOCK);
+    assert.ok(cmd.secretInputs.includes("stdin"));
+    assert.ok(cmd.options.additionalSecretOutputs.includes("stdin"));
+    assert.deepEqual(plaintextOccurrences(cmd.wireInputs, SECRET_VALUE), []);
+  });
+
+  it("the block is secret even when the caller passes it as a plain string", async () => {
+    const cmd = remoteCommand(await build({ envBlock: ENV_BLOCK, privateKey: PRIVATE_KEY }));
+    assert.ok(cmd.secretInputs.includes("stdin"));
+    assert.deepEqual(plaintextOccurrences(cmd.wireInputs, SECRET_VALUE), []);
+    assert.deepEqual(plaintextOccurrences(cmd.wireInputs, "mock-ssh-key-material"), []);
+  });
+
+  it("runs the same built command on create and update: default env file, systemd restart", async () => {
+    const cmd = remoteCommand(await build());
+    const expected = buildEnvPushCommand({
+      envFile: DEFAULT_ENV_FILE,
+      restart: "systemd",
+      mergeScript: readMergeEnvScript(),
+    });
+    assert.equal(cmd.inputs.create, expected);
+    assert.equal(cmd.inputs.update, expected);
+    assert.equal(cmd.inputs.delete, undefined);
+  });
+
+  it("turns off the previous-output environment variables, which need AcceptEnv on the server", async () => {
+    assert.equal(remoteCommand(await build()).inputs.addPreviousOutputInEnv, false);
+  });
+
+  for (const [restart, expected] of [
+    ["systemd", "systemctl restart mastodon-web mastodon-sidekiq"],
+    ["docker-compose", "(cd '/srv/mastodon' && docker compose up -d --no-deps --force-recreate web sidekiq)"],
+  ] as const) {
+    it(`restart "${restart}" puts its restart command in the remote command`, async () => {
+      const cmd = remoteCommand(await build({ restart, envFile: "/srv/mastodon/.env.production" }));
+      assert.ok((cmd.inputs.create as string).includes(expected), cmd.inputs.create as string);
+      assert.ok((cmd.inputs.create as string).includes("'/srv/mastodon/.env.production'"));
+    });
+  }
+
+  it('restart "none" runs no restart command at all', async () => {
+    const create = remoteCommand(await build({ restart: "none" })).inputs.create as string;
+    const afterScript = create.slice(create.lastIndexOf("MASTODON_MEDIA_MERGE_ENV_SH"));
+    assert.doesNotMatch(afterScript, /systemctl|docker|restart-pending/);
+  });
+
+  it("rejects a relative env file path and an unknown restart mode before registering anything", async () => {
+    const r = await installRecordingMocks({ stack: "test", config: {}, secretKeys: [] });
+    const args = { host: "h", user: "u", privateKey: "k", envBlock: "S3_BUCKET=x" };
+    assert.throws(
+      () =>
+        new MastodonEnvPush("bad", {
+          ...args,
+          envFile: "live/.env.production",
+          restart: "runit" as MastodonRestart,
+        }),
+      (e: unknown) =>
+        pulumi.InputPropertiesError.isInstance(e) &&
+        e.errors.map((x) => x.propertyPath).join() === "envFile,restart",
+    );
+    assert.equal(r.registrations.length, 0);
+  });
+});
+
+describe("buildEnvPushCommand", () => {
+  const script = readMergeEnvScript();
+
+  it("ships the merge script verbatim in a quoted here-document", () => {
+    const cmd = buildEnvPushCommand({ envFile: DEFAULT_ENV_FILE, restart: "systemd", mergeScript: script });
+    const start =
+      cmd.indexOf("<<'MASTODON_MEDIA_MERGE_ENV_SH'\n") + "<<'MASTODON_MEDIA_MERGE_ENV_SH'\n".length;
+    const end = cmd.indexOf("\nMASTODON_MEDIA_MERGE_ENV_SH\n", start);
+    assert.equal(cmd.slice(start, end + 1), script);
+  });
+
+  it("refuses a script holding the here-document's end line", () => {
+    assert.throws(
+      () =>
+        buildEnvPushCommand({
+          envFile: "/x",
+          restart: "none",
+          mergeScript: "a\nMASTODON_MEDIA_MERGE_ENV_SH\n",
+        }),
+      /here-document/,
+    );
+  });
+
+  it("quotes an env file path with spaces and quotes for the shell", () => {
+    const cmd = buildEnvPushCommand({
+      envFile: "/srv/it's live/.env",
+      restart: "docker-compose",
+      mergeScript: script,
+    });
+    assert.ok(cmd.includes(`sh "$mm_script" '/srv/it'\\''s live/.env'`));
+    assert.equal(
+      restartCommand("docker-compose", "/srv/it's live/.env")?.startsWith(`(cd '/srv/it'\\''s live' &&`),
+      true,
+    );
+  });
+});
+
+// ---- real SSH ----
+
+const SSHD = "/usr/sbin/sshd";
+const haveSshd = fs.existsSync(SSHD);
+const haveSshKeygen = spawnSync("ssh-keygen", ["-?"], { stdio: "ignore" }).error === undefined;
+const haveSsh = spawnSync("ssh", ["-V"], { stdio: "ignore" }).error === undefined;
+const sshSkip = !haveSshd
+  ? `${SSHD} is not installed (package openssh-server)`
+  : !haveSshKeygen || !haveSsh
+    ? "the OpenSSH client (ssh, ssh-keygen) is not installed"
+    : undefined;
+
+const ORIGINAL_ENV = "LOCAL_DOMAIN=example.social\nREDIS_HOST=localhost\n";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once the server at port sends its SSH banner, or rejects after the deadline. */
+async function waitForBanner(port: number, deadline: number): Promise<void> {
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, "127.0.0.1");
+      const done = (v: boolean) => {
+        socket.destroy();
+        resolve(v);
+      };
+      socket.setTimeout(1000, () => done(false));
+      socket.once("data", (d) => done(d.toString().startsWith("SSH-")));
+      socket.once("error", () => done(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`sshd did not answer on 127.0.0.1:${port} in time`);
+}
+
+describe(
+  `MastodonEnvPush command over real SSH${sshSkip ? ` (skipped: ${sshSkip})` : ""}`,
+  { skip: sshSkip },
+  () => {
+    let dir: string;
+    let sshd: ChildProcess | undefined;
+    let port: number;
+    let callsLog: string;
+    let failFlag: string;
+    let tmp: string;
+    const user = os.userInfo().username;
+
+    before(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "env-push-ssh-"));
+      const keygen = (file: string) =>
+        spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", file], { timeout: 10_000 });
+      keygen(path.join(dir, "host_ed25519"));
+      keygen(path.join(dir, "client_ed25519"));
+      fs.copyFileSync(path.join(dir, "client_ed25519.pub"), path.join(dir, "authorized_keys"));
+
+      // The "host": shims that record how they were called instead of restarting anything.
+      const shims = path.join(dir, "shims");
+      fs.mkdirSync(shims);
+      callsLog = path.join(dir, "calls.log");
+      failFlag = path.join(dir, "restart-fails");
+      const shim = (body: string) => `#!/bin/sh\n${body}\n`;
+      const record = `echo "$(basename "$0") $* @ $(pwd)" >> '${callsLog}'`;
+      fs.writeFileSync(path.join(shims, "systemctl"), shim(`${record}\n[ ! -e '${failFlag}' ]`), {
+        mode: 0o755,
+      });
+      fs.writeFileSync(path.join(shims, "docker"), shim(`${record}\n[ ! -e '${failFlag}' ]`), {
+        mode: 0o755,
+      });
+      fs.writeFileSync(path.join(shims, "sudo"), shim(`${record}\n[ "$1" = -n ] && shift\nexec "$@"`), {
+        mode: 0o755,
+      });
+      tmp = path.join(dir, "remote-tmp");
+      fs.mkdirSync(tmp);
+
+      // sshd as root separates privileges into this directory; the openssh-server service normally makes it.
+      if (process.getuid?.() === 0 && !fs.existsSync("/run/sshd")) fs.mkdirSync("/run/sshd", { mode: 0o755 });
+
+      port = await freePort();
+      const config = path.join(dir, "sshd_config");
+      fs.writeFileSync(
+        config,
+        [
+          `Port ${port}`,
+          "ListenAddress 127.0.0.1",
+          `HostKey ${path.join(dir, "host_ed25519")}`,
+          `AuthorizedKeysFile ${path.join(dir, "authorized_keys")}`,
+          `PidFile ${path.join(dir, "sshd.pid")}`,
+          `AllowUsers ${user}`,
+          "StrictModes no",
+          "UsePAM no",
+          "PasswordAuthentication no",
+          "KbdInteractiveAuthentication no",
+          "PubkeyAuthentication yes",
+          "PermitRootLogin prohibit-password",
+          `SetEnv PATH=${shims}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin TMPDIR=${tmp}`,
+          "",
+        ].join("\n"),
+      );
+      const sshdLog = fs.openSync(path.join(dir, "sshd.log"), "w");
+      sshd = spawn(SSHD, ["-D", "-e", "-f", config], { stdio: ["ignore", sshdLog, sshdLog] });
+      fs.closeSync(sshdLog);
+      const hostPub = fs
+        .readFileSync(path.join(dir, "host_ed25519.pub"), "utf8")
+        .split(" ")
+        .slice(0, 2)
+        .join(" ");
+      fs.writeFileSync(path.join(dir, "known_hosts"), `[127.0.0.1]:${port} ${hostPub}\n`);
+      try {
+        await waitForBanner(port, Date.now() + 5000);
+      } catch (e) {
+        throw new Error(
+          `${(e as Error).message}; sshd said: ${fs.readFileSync(path.join(dir, "sshd.log"), "utf8")}`,
+          { cause: e },
+        );
+      }
+    });
+
+    after(() => {
+      if (sshd?.pid !== undefined && sshd.exitCode === null) sshd.kill("SIGTERM");
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    /** Runs the command string on the test's sshd with `block` on stdin. */
+    function push(
+      commandString: string,
+      block: string,
+    ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+      return new Promise((resolve, reject) => {
+        const child = spawn(
+          "ssh",
+          [
+            "-F",
+            "/dev/null",
+            "-i",
+            path.join(dir, "client_ed25519"),
+            "-p",
+            String(port),
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            `UserKnownHostsFile=${path.join(dir, "known_hosts")}`,
+            "-o",
+            "ConnectTimeout=5",
+            "-o",
+            "LogLevel=ERROR",
+            `${user}@127.0.0.1`,
+            commandString,
+          ],
+          { stdio: ["pipe", "pipe", "pipe"] },
+        );
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        const timer = setTimeout(() => {
+          child.kill("SIGKILL");
+          reject(new Error(`ssh timed out; stderr: ${stderr}`));
+        }, 15_000);
+        child.on("error", reject);
+        child.on("close", (code) => {
+          clearTimeout(timer);
+          resolve({ code, stdout, stderr });
+        });
+        child.stdin.on("error", () => {}); // the remote may stop reading early when it refuses
+        child.stdin.end(block);
+      });
+    }
+
+    const calls = () => (fs.existsSync(callsLog) ? fs.readFileSync(callsLog, "utf8").trim().split("\n") : []);
+    const script = readMergeEnvScript();
+
+    /** A fresh env file in its own directory on the "host". */
+    function envFile(sub: string, content = ORIGINAL_ENV): string {
+      const d = path.join(dir, sub);
+      fs.mkdirSync(d, { recursive: true });
+      const file = path.join(d, ".env.production");
+      fs.writeFileSync(file, content, { mode: 0o600 });
+      return file;
+    }
+
+    it("merges the block into the remote env file and restarts web and sidekiq via systemctl", async () => {
+      const file = envFile("systemd");
+      const callsBefore = calls().length;
+      const r = await push(
+        buildEnvPushCommand({ envFile: file, restart: "systemd", mergeScript: script }),
+        ENV_BLOCK,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(
+        r.stdout,
+        /^changed \S+\.env\.production\.bak-\d{14}\nmastodon-media: restarted web and sidekiq\n$/,
+      );
+      assert.ok(fs.readFileSync(file, "utf8").startsWith(ORIGINAL_ENV + "# >>> mastodon-media"));
+      assert.ok(fs.readFileSync(file, "utf8").includes(ENV_BLOCK));
+      const made = calls().slice(callsBefore);
+      assert.match(made[made.length - 1], /^systemctl restart mastodon-web mastodon-sidekiq @ /);
+      assert.ok(!r.stdout.includes(SECRET_VALUE) && !r.stderr.includes(SECRET_VALUE));
+    });
+
+    it("a second push of the same block reports unchanged and does not restart", async () => {
+      const file = path.join(dir, "systemd", ".env.production");
+      const content = fs.readFileSync(file, "utf8");
+      const callsBefore = calls().length;
+      const r = await push(
+        buildEnvPushCommand({ envFile: file, restart: "systemd", mergeScript: script }),
+        ENV_BLOCK,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "unchanged\nmastodon-media: env file unchanged; no restart\n");
+      assert.equal(calls().length, callsBefore);
+      assert.equal(fs.readFileSync(file, "utf8"), content);
+    });
+
+    it("a restart that failed is retried by the next push although the file no longer changes", async () => {
+      const file = envFile("retry");
+      const cmd = buildEnvPushCommand({ envFile: file, restart: "systemd", mergeScript: script });
+      fs.writeFileSync(failFlag, "");
+      const failed = await push(cmd, ENV_BLOCK);
+      assert.notEqual(failed.code, 0);
+      assert.match(failed.stderr, /restart failed; the next pulumi up retries it/);
+      assert.ok(fs.existsSync(`${file}.restart-pending`));
+      fs.rmSync(failFlag);
+      const callsBefore = calls().length;
+      const retried = await push(cmd, ENV_BLOCK);
+      assert.equal(retried.code, 0, retried.stderr);
+      assert.equal(retried.stdout, "unchanged\nmastodon-media: restarted web and sidekiq\n");
+      assert.equal(calls().length, callsBefore + 1);
+      assert.ok(!fs.existsSync(`${file}.restart-pending`));
+    });
+
+    it("docker-compose mode recreates web and sidekiq from the env file's directory, quoted path and all", async () => {
+      const file = envFile("it's live");
+      const callsBefore = calls().length;
+      const r = await push(
+        buildEnvPushCommand({ envFile: file, restart: "docker-compose", mergeScript: script }),
+        ENV_BLOCK,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(calls().slice(callsBefore), [
+        `docker compose up -d --no-deps --force-recreate web sidekiq @ ${path.dirname(file)}`,
+      ]);
+      assert.ok(fs.readFileSync(file, "utf8").includes(ENV_BLOCK));
+    });
+
+    it('"none" mode merges but restarts nothing, and says so', async () => {
+      const file = envFile("none");
+      const callsBefore = calls().length;
+      const r = await push(
+        buildEnvPushCommand({ envFile: file, restart: "none", mergeScript: script }),
+        ENV_BLOCK,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /restart is off; restart web and sidekiq yourself/);
+      assert.equal(calls().length, callsBefore);
+      assert.ok(fs.readFileSync(file, "utf8").includes(ENV_BLOCK));
+    });
+
+    it("a missing env file fails the push, names the path, creates nothing and restarts nothing", async () => {
+      const missing = path.join(dir, "nowhere", ".env.production");
+      const callsBefore = calls().length;
+      const r = await push(
+        buildEnvPushCommand({ envFile: missing, restart: "systemd", mergeScript: script }),
+        ENV_BLOCK,
+      );
+      assert.notEqual(r.code, 0);
+      assert.ok(r.stderr.includes(`${missing} does not exist`), r.stderr);
+      assert.equal(fs.existsSync(path.dirname(missing)), false);
+      assert.equal(calls().length, callsBefore);
+    });
+
+    it("leaves no temporary copy of the merge script on the host", async () => {
+      // The remote mktemp writes where TMPDIR points, so an empty directory means the copies were removed.
+      assert.equal((await push('printf %s "$TMPDIR"', "")).stdout, tmp);
+      assert.deepEqual(fs.readdirSync(tmp), []);
+    });
+  },
+);
