@@ -48,3 +48,10 @@ test("a type error in the program fails the load, so ts-node really type-checks"
     rmSync(copy, { recursive: true, force: true });
   }
 });
+
+test("with PULUMI_NODEJS_TRANSPILE_ONLY=true, as the deploy workflow runs after npm test type-checked, it loads too", async () => {
+  const { config, secretKeys } = readStackConfig(PROJECT_DIR, "dev");
+  const run = await runAsPulumi({ programDir: PROJECT_DIR, stack: "dev", config, secretKeys }, { PULUMI_NODEJS_TRANSPILE_ONLY: "true" });
+  assert.ok(run.ok, `load failed: ${run.error?.message}`);
+  assert.equal(run.result!.outputs.mediaHost, "files.example.social");
+});

@@ -3,7 +3,7 @@
 // that @pulumi/pulumi registers (type-checking, with this project's tsconfig and typescript).
 // Input: MOCK_RUN_OPTIONS (JSON of MockRunOptions without `typescript` and `invokes`: lookups get the
 // offline answers). Output: one JSON line on fd 3
-// if open, else stdout: { ok, result } or { ok: false, error, record } (record: what was registered).
+// if open, else stdout: { ok, result, programMs } or { ok: false, error, record } (record: what was registered).
 const fs = require("node:fs");
 const { register } = require("tsx/cjs/api");
 
@@ -21,8 +21,16 @@ function report(payload) {
 }
 
 const options = JSON.parse(process.env.MOCK_RUN_OPTIONS || "{}");
+const started = performance.now();
 runProgramUnderMocks({ ...options, invokes: OFFLINE_INVOKES, typescript: true }).then(
-  (result) => report({ ok: true, result, tsNodeRegistered: Boolean(require.extensions[".ts"]) }),
+  (result) =>
+    report({
+      ok: true,
+      result,
+      tsNodeRegistered: Boolean(require.extensions[".ts"]),
+      // The program phase: ts-node registration, compiling and running the program, registrations settled.
+      programMs: performance.now() - started,
+    }),
   (err) => {
     const record = err && err.record;
     report({ ok: false, error: { name: err && err.name, message: String((err && err.message) || err) }, record });

@@ -9,6 +9,7 @@ export interface ChildRun {
   record?: MockRunResult;
   error?: { name: string; message: string };
   tsNodeRegistered?: boolean;
+  programMs?: number;
   stderr: string;
   exitCode: number | null;
 }

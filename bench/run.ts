@@ -1,0 +1,136 @@
+// `npm run bench`: prints figures, asserts nothing. Each program load runs in a fresh process through
+// @pulumi/pulumi's own run entry under mocks (scripts/lib/run-as-pulumi.cjs), as `pulumi preview` would.
+//   1. program phase of the real index.ts vs an empty program importing the same SDK modules (warm cache)
+//   2. the same from a cold ts-node cache (a fresh CI runner), type-checked and transpile-only
+//   3. how long `npm test` takes
+//   4. the e2 custom-domain check (bench/e2-custom-domain.bench.ts), when present
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, cpSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { readStackConfig } from "../scripts/lib/stack-file";
+
+const ROOT = path.join(__dirname, "..");
+const ENTRY = path.join(ROOT, "scripts", "lib", "run-as-pulumi.cjs");
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+interface Load {
+  programMs: number;
+  wallMs: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+function loadOnce(programDir: string, env: NodeJS.ProcessEnv): Promise<Load> {
+  const { config, secretKeys } = readStackConfig(ROOT, "dev");
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const { NODE_OPTIONS: _ignored, ...parentEnv } = process.env;
+    const child = spawn(process.execPath, [ENTRY], {
+      env: { ...parentEnv, ...env, MOCK_RUN_OPTIONS: JSON.stringify({ programDir, stack: "dev", config, secretKeys }) },
+      stdio: ["ignore", "ignore", "pipe", "pipe"],
+    });
+    let report = "";
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += d));
+    (child.stdio[3] as NodeJS.ReadableStream).on("data", (d) => (report += d));
+    child.on("close", () => {
+      const wallMs = performance.now() - started;
+      try {
+        const parsed = JSON.parse(report) as { ok: boolean; programMs: number; error?: { message: string } };
+        if (!parsed.ok) return reject(new Error(`load of ${programDir} failed: ${parsed.error?.message}`));
+        resolve({ programMs: parsed.programMs, wallMs });
+      } catch {
+        reject(new Error(`no report from the load of ${programDir}:\n${stderr}`));
+      }
+    });
+  });
+}
+
+/** A program with the real program's SDK imports, touching each imported class, and no resources. */
+function makeEmptyProgram(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "mastodon-media-empty-"));
+  for (const file of ["Pulumi.yaml", "package.json", "tsconfig.json"]) cpSync(path.join(ROOT, file), path.join(dir, file));
+  symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  const imports = new Set<string>();
+  const touched = new Set<string>();
+  for (const file of readdirSync(path.join(ROOT, "components")).filter((f) => f.endsWith(".ts"))) {
+    const text = readFileSync(path.join(ROOT, "components", file), "utf8");
+    for (const m of text.matchAll(/^import (\{[^}]+\}|\* as (\w+)) from "(@pulumi\/[^"]+)";$/gm)) {
+      imports.add(m[0]);
+      if (m[2]) touched.add(m[2]);
+      else for (const name of m[1].replace(/[{}]/g, "").split(",")) touched.add(name.trim().replace(/^type /, ""));
+    }
+  }
+  const names = [...touched].filter((n) => n && !/^type\b/.test(n));
+  writeFileSync(
+    path.join(dir, "index.ts"),
+    `${[...imports].join("\n")}\n\n// Touch every import so the modules are loaded, as the real program loads them.\nexport const touched = [${names.join(", ")}].map((x) => typeof x);\n`,
+  );
+  return dir;
+}
+
+async function series(label: string, programDir: string, env: () => NodeJS.ProcessEnv, runs: number): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push((await loadOnce(programDir, env())).programMs);
+  const m = median(times);
+  console.log(`  ${label.padEnd(46)} median ${fmt(m)}  (runs: ${times.map(fmt).join(", ")})`);
+  return m;
+}
+
+async function main() {
+  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+  console.log(`machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}`);
+  const empty = makeEmptyProgram();
+  const warmCache = mkdtempSync(path.join(os.tmpdir(), "ts-node-warm-"));
+  const coldCaches: string[] = [];
+  const cold = () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "ts-node-cold-"));
+    coldCaches.push(dir);
+    return dir;
+  };
+  try {
+    console.log("\n1. program phase under mocks, warm ts-node cache (goal: real ≤ 1.5× empty)");
+    await loadOnce(ROOT, { TS_NODE_CACHE_DIRECTORY: warmCache });
+    await loadOnce(empty, { TS_NODE_CACHE_DIRECTORY: warmCache });
+    const warmEmpty = await series("empty program (same SDK imports)", empty, () => ({ TS_NODE_CACHE_DIRECTORY: warmCache }), RUNS);
+    const warmReal = await series("real index.ts", ROOT, () => ({ TS_NODE_CACHE_DIRECTORY: warmCache }), RUNS);
+    console.log(`  ratio real/empty: ${(warmReal / warmEmpty).toFixed(2)}×`);
+
+    console.log("\n2. cold ts-node cache, as on a fresh CI runner (goal: ≤ 2× the warm empty floor)");
+    const coldChecked = await series("real, type-checked (pulumi up's default)", ROOT, () => ({ TS_NODE_CACHE_DIRECTORY: cold() }), 3);
+    const coldTranspile = await series(
+      "real, PULUMI_NODEJS_TRANSPILE_ONLY=true (workflows)",
+      ROOT,
+      () => ({ TS_NODE_CACHE_DIRECTORY: cold(), PULUMI_NODEJS_TRANSPILE_ONLY: "true" }),
+      3,
+    );
+    console.log(`  ratio cold type-checked / warm floor:   ${(coldChecked / warmEmpty).toFixed(2)}×`);
+    console.log(`  ratio cold transpile-only / warm floor: ${(coldTranspile / warmEmpty).toFixed(2)}×`);
+
+    if (process.env.BENCH_SKIP_NPM_TEST !== "1") {
+      console.log("\n3. npm test (type check, lint, all tests)");
+      const started = performance.now();
+      const r = spawnSync("npm", ["test"], { cwd: ROOT, stdio: "ignore" });
+      console.log(`  npm test: ${fmt(performance.now() - started)} (exit ${r.status})`);
+    }
+
+    const customDomainBench = path.join(ROOT, "bench", "e2-custom-domain.bench.ts");
+    if (existsSync(customDomainBench)) {
+      console.log("\n4. e2 custom-domain check");
+      spawnSync(process.execPath, ["--import", "tsx", customDomainBench], { cwd: ROOT, stdio: "inherit" });
+    }
+  } finally {
+    for (const dir of [empty, warmCache, ...coldCaches]) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`bench failed: ${err.message}`);
+  process.exitCode = 1;
+});
