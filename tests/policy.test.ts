@@ -29,6 +29,8 @@ import {
 import YAML from "yaml";
 import { publicReadPolicy } from "../components/bucket-policy";
 import { PACK_NAME, packArgs } from "../policy/pack";
+import { runProgram } from "./support/program-run";
+import { minimalConfig } from "./support/stack-config";
 import { bucketPolicyAnonymousReadOnly } from "../policy/policies/bucket-policy-anonymous-read-only";
 import { e2BucketProtected } from "../policy/policies/e2-bucket-protected";
 import { mediaDnsRecordProxied } from "../policy/policies/media-dns-record-proxied";
@@ -642,6 +644,37 @@ describe("policy pack loaded by @pulumi/pulumi's run-policy-pack, as pulumi prev
     assert.deepEqual(rest, []);
     assert.equal(only.level, EnforcementLevel.ADVISORY);
     assert.match(only.message, /can't run policy 'bucket-policy-anonymous-read-only' .* during preview/);
+  });
+
+  test("every resource the real program registers under mocks passes the pack, alone and as a stack", async () => {
+    const run = await runProgram(minimalConfig());
+    const resources = run.registrations.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"));
+    // Plain JSON, as the engine sends inputs (no undefined members).
+    const props = (inputs: Record<string, unknown>) =>
+      Struct.fromJavaScript(JSON.parse(JSON.stringify(inputs)));
+    for (const r of resources) {
+      const request = new AnalyzeRequest()
+        .setType(r.type)
+        .setName(r.name)
+        .setUrn(r.urn)
+        .setProperties(props(r.inputs))
+        .setOptions(resourceOptions(r.options.protect));
+      assert.deepEqual(diagnostics(await call(client.analyze.bind(client), request)), [], r.urn);
+    }
+    const stack = new AnalyzeStackRequest().setResourcesList(
+      resources.map((r) =>
+        new AnalyzerResource()
+          .setType(r.type)
+          .setName(r.name)
+          .setUrn(r.urn)
+          .setProperties(props(r.inputs))
+          .setOptions(resourceOptions(r.options.protect)),
+      ),
+    );
+    assert.deepEqual(diagnostics(await call(client.analyzeStack.bind(client), stack)), []);
+    // The program's bucket and policy were among them (the Cloudflare resources join once the program has them).
+    const types = new Set(resources.map((r) => r.type));
+    assert.ok(types.has(BUCKET) && types.has(BUCKET_POLICY), [...types].join(", "));
   });
 
   test("the stack check sees the DNS record and certificate and flags a certificate that misses the host", async () => {
