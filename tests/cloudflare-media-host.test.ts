@@ -1,0 +1,547 @@
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { CloudflareMediaHost, type CloudflareMediaHostArgs } from "../components/cloudflare-media-host";
+import {
+  EDGE_RULE_GROUPS,
+  PHASE_OF_GROUP,
+  edgeRulesets,
+  rulesetName,
+  type ListedRuleset,
+} from "../components/edge-rules";
+import {
+  installRecordingMocks,
+  plaintextOccurrences,
+  runInMockStack,
+  type InvokeAnswers,
+  type MockRunResult,
+  type Registration,
+} from "../scripts/lib/mock-run";
+
+const ZONE = "0123456789abcdef0123456789abcdef";
+const CONFIGURED_ZONE = "fedcba9876543210fedcba9876543210";
+const RECORD_ID = "1".repeat(32);
+const RULESET_ID = "2".repeat(32);
+const ORIGIN = "s3.eu-central-2.idrivee2.com";
+
+const T = {
+  component: "mastodon-media:cloudflare:MediaHost",
+  record: "cloudflare:index/dnsRecord:DnsRecord",
+  key: "tls:index/privateKey:PrivateKey",
+  csr: "tls:index/certRequest:CertRequest",
+  cert: "cloudflare:index/originCaCertificate:OriginCaCertificate",
+  aop: "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings",
+  ruleset: "cloudflare:index/ruleset:Ruleset",
+  getZone: "cloudflare:index/getZone:getZone",
+  getRulesets: "cloudflare:index/getRulesets:getRulesets",
+};
+
+function baseArgs(): CloudflareMediaHostArgs {
+  return {
+    domain: "example.social",
+    mediaHost: "files.example.social",
+    originHost: ORIGIN,
+    dnsRecord: "host",
+    originCertificate: { keyType: "rsa", validityDays: 5475, generation: 1 },
+    authenticatedOriginPulls: true,
+    edgeRules: { ssl: true, cache: true, headers: true, methods: true },
+  };
+}
+
+interface Built {
+  record: MockRunResult;
+  host: CloudflareMediaHost;
+  /** Registration name → retainOnDelete as sent (the shared recorder does not keep it). */
+  retainOnDelete: Map<string, boolean>;
+  /** Errors the program would die of: Pulumi's run loop reports unhandled rejections the same way. */
+  failures: unknown[];
+}
+
+/** Builds the component under recording mocks; `listed` is what the zone's ruleset listing returns. */
+async function build(
+  change: (a: CloudflareMediaHostArgs) => void = () => {},
+  listed: ListedRuleset[] = [],
+): Promise<Built> {
+  const invokes: InvokeAnswers = {
+    [T.getZone]: (a) => ({ ...a, id: ZONE, zoneId: ZONE, name: "example.social" }),
+    [T.getRulesets]: (a) => ({ ...a, rulesets: listed }),
+  };
+  const record = await installRecordingMocks({ stack: "test", config: {}, secretKeys: [], invokes });
+  const retainOnDelete = new Map<string, boolean>();
+  type Req = { getName(): string; getRetainondelete(): boolean | undefined };
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: Req, cb: unknown): unknown;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    retainOnDelete.set(req.getName(), req.getRetainondelete() ?? false);
+    return register(req, cb);
+  };
+
+  const failures: unknown[] = [];
+  const runnerListeners = process.listeners("unhandledRejection");
+  process.removeAllListeners("unhandledRejection");
+  process.on("unhandledRejection", (e) => failures.push(e));
+  const args = baseArgs();
+  change(args);
+  let host!: CloudflareMediaHost;
+  try {
+    await runInMockStack(() => {
+      host = new CloudflareMediaHost("media", args);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  } finally {
+    process.removeAllListeners("unhandledRejection");
+    for (const l of runnerListeners) process.on("unhandledRejection", l);
+  }
+  return { record, host, retainOnDelete, failures };
+}
+
+// Building takes a few hundred milliseconds under mocks, so each distinct setup is built once and shared by
+// the tests that only read from it.
+const built = new Map<string, Promise<Built>>();
+function scenario(
+  key: string,
+  change?: (a: CloudflareMediaHostArgs) => void,
+  listed?: ListedRuleset[],
+): Promise<Built> {
+  if (!built.has(key)) built.set(key, build(change, listed));
+  return built.get(key)!;
+}
+const ECC_ONE_YEAR = (a: CloudflareMediaHostArgs) => {
+  a.originCertificate.keyType = "ecc";
+  a.originCertificate.validityDays = 365;
+};
+const BARE = (a: CloudflareMediaHostArgs) => {
+  a.authenticatedOriginPulls = false;
+  a.edgeRules = { ssl: false, cache: false, headers: false, methods: false };
+};
+const METHODS_OFF = (a: CloudflareMediaHostArgs) => (a.edgeRules.methods = false);
+const GENERATION_2 = (a: CloudflareMediaHostArgs) => (a.originCertificate.generation = 2);
+const FOREIGN_FIREWALL = {
+  id: RULESET_ID,
+  kind: "zone",
+  phase: "http_request_firewall_custom",
+  name: "default",
+};
+const OURS_CONFIG = {
+  id: "4".repeat(32),
+  kind: "zone",
+  phase: "http_config_settings",
+  name: rulesetName("files.example.social"),
+};
+
+function all(r: MockRunResult, type: string): Registration[] {
+  return r.registrations.filter((x) => x.type === type);
+}
+function one(r: MockRunResult, type: string): Registration {
+  const found = all(r, type);
+  assert.equal(found.length, 1, `expected one ${type}, got ${found.length}`);
+  return found[0];
+}
+const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
+const noFailures = (b: Built) => assert.deepEqual(b.failures, []);
+
+test("without a configured zone ID the zone is looked up by the domain name", async () => {
+  const b = await scenario("default");
+  noFailures(b);
+  const lookups = b.record.invokes.filter((i) => i.token === T.getZone);
+  assert.equal(lookups.length, 1);
+  assert.deepEqual(lookups[0].args.filter, { name: "example.social" });
+  assert.equal(one(b.record, T.record).inputs.zoneId, ZONE);
+  assert.equal(await value(b.host.zoneId), ZONE);
+});
+
+test("a configured zone ID is used as given and no zone lookup is made", async () => {
+  const b = await scenario("zone configured", (a) => (a.zoneId = CONFIGURED_ZONE));
+  noFailures(b);
+  assert.equal(b.record.invokes.filter((i) => i.token === T.getZone).length, 0);
+  for (const type of [T.record, T.aop])
+    assert.equal(one(b.record, type).inputs.zoneId, CONFIGURED_ZONE, type);
+  for (const rs of all(b.record, T.ruleset)) assert.equal(rs.inputs.zoneId, CONFIGURED_ZONE);
+});
+
+test("the DNS record is a proxied CNAME for the media host only, automatic TTL, pointing at the e2 endpoint", async () => {
+  const b = await scenario("default");
+  assert.deepEqual(one(b.record, T.record).inputs, {
+    zoneId: ZONE,
+    name: "files.example.social",
+    type: "CNAME",
+    content: ORIGIN,
+    proxied: true,
+    ttl: 1,
+  });
+  assert.equal(await value(b.host.dnsRecordName), "files.example.social");
+});
+
+test("dnsRecord wildcard makes the record *.<domain>, otherwise the same", async () => {
+  const b = await scenario("wildcard", (a) => (a.dnsRecord = "wildcard"));
+  const record = one(b.record, T.record);
+  assert.equal(record.inputs.name, "*.example.social");
+  assert.equal(record.inputs.content, ORIGIN);
+  assert.equal(record.inputs.proxied, true);
+  assert.equal(await value(b.host.dnsRecordName), "*.example.social");
+});
+
+test("an RSA origin key is 2048 bits and gets an origin-rsa certificate", async () => {
+  const b = await scenario("default");
+  assert.deepEqual(one(b.record, T.key).inputs, { algorithm: "RSA", rsaBits: 2048 });
+  assert.equal(one(b.record, T.cert).inputs.requestType, "origin-rsa");
+});
+
+test("an ECC origin key is ECDSA P-256 and gets an origin-ecc certificate", async () => {
+  const b = await scenario("ecc, one year", ECC_ONE_YEAR);
+  assert.deepEqual(one(b.record, T.key).inputs, { algorithm: "ECDSA", ecdsaCurve: "P256" });
+  assert.equal(one(b.record, T.cert).inputs.requestType, "origin-ecc");
+});
+
+test("the CSR is for the domain and its wildcard, signed with the origin key", async () => {
+  const b = await scenario("default");
+  const csr = one(b.record, T.csr);
+  const key = one(b.record, T.key);
+  assert.deepEqual(csr.inputs.dnsNames, ["example.social", "*.example.social"]);
+  assert.deepEqual(csr.inputs.subject, { commonName: "example.social" });
+  assert.match(String(csr.inputs.privateKeyPem), /mock-key-of-media-origin-key/);
+  assert.ok(csr.options.dependencies.includes(key.urn));
+});
+
+test("the certificate covers the domain and its wildcard, from the CSR, for the requested validity", async () => {
+  const b = await scenario("ecc, one year", ECC_ONE_YEAR);
+  const cert = one(b.record, T.cert);
+  assert.deepEqual(cert.inputs, {
+    csr: "-----BEGIN CERTIFICATE REQUEST-----\nmock-csr-of-media-origin-csr\n-----END CERTIFICATE REQUEST-----\n",
+    hostnames: ["example.social", "*.example.social"],
+    requestType: "origin-ecc",
+    requestedValidity: 365,
+  });
+  assert.ok(cert.options.dependencies.includes(one(b.record, T.csr).urn));
+});
+
+test("the origin private key is secret everywhere it goes", async () => {
+  const b = await scenario("default");
+  const key = one(b.record, T.key);
+  for (const out of ["privateKeyPem", "privateKeyOpenssh", "privateKeyPemPkcs8"]) {
+    assert.ok(key.options.additionalSecretOutputs.includes(out), out);
+  }
+  const csr = one(b.record, T.csr);
+  assert.deepEqual(csr.secretInputs, ["privateKeyPem"]);
+  assert.ok(csr.options.additionalSecretOutputs.includes("privateKeyPem"));
+  for (const r of b.record.registrations) {
+    assert.deepEqual(plaintextOccurrences(r.wireInputs, "mock-key-of-media-origin-key"), [], r.name);
+  }
+  assert.equal(await pulumi.isSecret(b.host.originPrivateKeyPem), true);
+  assert.match(await value(b.host.originPrivateKeyPem), /mock-key-of-media-origin-key/);
+});
+
+test("the certificate and its expiry are public outputs, next to the CNAME domain for e2's console", async () => {
+  const b = await scenario("default");
+  assert.equal(await pulumi.isSecret(b.host.originCertificatePem), false);
+  assert.match(await value(b.host.originCertificatePem), /mock-cert-of-media-origin-cert/);
+  assert.equal(await value(b.host.originCertificateExpiresOn), "2041-11-20 12:00:00 +0000 UTC");
+  assert.equal(b.host.cnameDomain, "*.example.social");
+});
+
+test("Authenticated Origin Pulls is switched on for the zone and left on if the stack goes away", async () => {
+  const b = await scenario("default");
+  const aop = one(b.record, T.aop);
+  assert.deepEqual(aop.inputs, { zoneId: ZONE, enabled: true });
+  assert.equal(b.retainOnDelete.get(aop.name), true);
+});
+
+test("with authenticatedOriginPulls off the zone setting is not touched", async () => {
+  const b = await scenario("bare", BARE);
+  assert.equal(all(b.record, T.aop).length, 0);
+  assert.equal(b.host.authenticatedOriginPulls, undefined);
+});
+
+test("each rule group gets an entry-point ruleset in its phase, named for the media host, holding its rules", async () => {
+  const b = await scenario("default");
+  noFailures(b);
+  const rulesets = all(b.record, T.ruleset);
+  assert.equal(rulesets.length, EDGE_RULE_GROUPS.length);
+  const wanted = edgeRulesets("files.example.social", baseArgs().edgeRules);
+  for (const w of wanted) {
+    const rs = rulesets.find((r) => r.inputs.phase === w.phase)!;
+    assert.ok(rs, w.phase);
+    assert.equal(rs.name, `media-rules-${w.group}`);
+    assert.equal(rs.inputs.kind, "zone");
+    assert.equal(rs.inputs.zoneId, ZONE);
+    assert.equal(rs.inputs.name, "mastodon-media files.example.social");
+    // The rules reach the provider exactly as edge-rules.ts defines them (checked there rule by rule).
+    assert.deepEqual(rs.inputs.rules, JSON.parse(JSON.stringify(w.rules)));
+    assert.equal(b.host.rulesets[w.phase]?.urn !== undefined, true);
+  }
+});
+
+test("every rule sent to Cloudflare starts with exactly the media host", async () => {
+  const b = await scenario("default");
+  for (const rs of all(b.record, T.ruleset)) {
+    for (const rule of rs.inputs.rules as { expression: string }[]) {
+      assert.ok(rule.expression.startsWith('(http.host eq "files.example.social")'), rule.expression);
+      assert.ok(!/\bor\b/.test(rule.expression), rule.expression);
+    }
+  }
+});
+
+for (const group of EDGE_RULE_GROUPS) {
+  test(`switching ${group} off removes its ruleset and keeps the others`, async () => {
+    const b = await scenario(`${group} off`, (a) => (a.edgeRules[group] = false));
+    const phases = all(b.record, T.ruleset).map((r) => r.inputs.phase);
+    assert.deepEqual(
+      phases.sort(),
+      EDGE_RULE_GROUPS.filter((g) => g !== group)
+        .map((g) => PHASE_OF_GROUP[g])
+        .sort(),
+    );
+    assert.equal(b.host.rulesets[PHASE_OF_GROUP[group]], undefined);
+  });
+}
+
+test("with every rule group off there is no ruleset and no ruleset lookup", async () => {
+  const b = await scenario("bare", BARE);
+  assert.equal(all(b.record, T.ruleset).length, 0);
+  assert.equal(b.record.invokes.filter((i) => i.token === T.getRulesets).length, 0);
+});
+
+test("the zone's rulesets are listed before any ruleset is registered", async () => {
+  const b = await scenario("default");
+  const lookups = b.record.invokes.filter((i) => i.token === T.getRulesets);
+  assert.equal(lookups.length, 1);
+  assert.equal(lookups[0].args.zoneId, ZONE);
+});
+
+test("an entry-point ruleset this stack does not own stops the run before any ruleset is registered", async () => {
+  const b = await scenario("foreign firewall", undefined, [FOREIGN_FIREWALL]);
+  assert.equal(all(b.record, T.ruleset).length, 0);
+  const messages = b.failures.map(String).join("\n");
+  assert.match(messages, /already has an entry-point ruleset for http_request_firewall_custom/);
+  assert.match(messages, new RegExp(`adopt\\.rulesets\\.http_request_firewall_custom = "${RULESET_ID}"`));
+});
+
+test("a foreign entry point in a phase whose group is off is left alone", async () => {
+  const b = await scenario("methods off, foreign firewall, ours", METHODS_OFF, [
+    FOREIGN_FIREWALL,
+    OURS_CONFIG,
+  ]);
+  noFailures(b);
+  assert.equal(all(b.record, T.ruleset).length, 3);
+});
+
+test("an existing entry point carrying our name is managed in place, without an import", async () => {
+  const b = await scenario("methods off, foreign firewall, ours", METHODS_OFF, [
+    FOREIGN_FIREWALL,
+    OURS_CONFIG,
+  ]);
+  noFailures(b);
+  const ssl = all(b.record, T.ruleset).find((r) => r.inputs.phase === "http_config_settings")!;
+  assert.equal(ssl.options.importId, "");
+});
+
+test("without adoption nothing is imported", async () => {
+  const b = await scenario("default");
+  for (const r of b.record.registrations) assert.equal(r.options.importId, "", r.name);
+});
+
+test("adopting the DNS record imports it by <zone ID>/<record ID> with the inputs a new record would get", async () => {
+  const fresh = await scenario("zone configured", (a) => (a.zoneId = CONFIGURED_ZONE));
+  const adopted = await build((a) => {
+    a.zoneId = CONFIGURED_ZONE;
+    a.adopt = { dnsRecordId: RECORD_ID };
+  });
+  noFailures(adopted);
+  const record = one(adopted.record, T.record);
+  assert.equal(record.options.importId, `${CONFIGURED_ZONE}/${RECORD_ID}`);
+  // zoneId is the only input that forces a replacement; it is the zone of the import ID.
+  assert.equal(record.inputs.zoneId, CONFIGURED_ZONE);
+  assert.deepEqual(record.inputs, one(fresh.record, T.record).inputs);
+  assert.equal(record.options.deleteBeforeReplace, false);
+});
+
+test("adopting a ruleset imports it by zones/<zone ID>/<ruleset ID>, keeps its name and matches zone, kind and phase", async () => {
+  const existing = { id: RULESET_ID, kind: "zone", phase: "http_request_firewall_custom", name: "default" };
+  const b = await build(
+    (a) => {
+      a.zoneId = CONFIGURED_ZONE;
+      a.adopt = { rulesets: { http_request_firewall_custom: RULESET_ID } };
+    },
+    [existing],
+  );
+  noFailures(b);
+  const rulesets = all(b.record, T.ruleset);
+  const adopted = rulesets.find((r) => r.inputs.phase === "http_request_firewall_custom")!;
+  assert.equal(adopted.options.importId, `zones/${CONFIGURED_ZONE}/${RULESET_ID}`);
+  assert.equal(adopted.inputs.zoneId, CONFIGURED_ZONE);
+  assert.equal(adopted.inputs.kind, existing.kind);
+  assert.equal(adopted.inputs.phase, existing.phase);
+  assert.equal(adopted.inputs.name, "default");
+  for (const other of rulesets.filter((r) => r !== adopted))
+    assert.equal(other.options.importId, "", other.name);
+});
+
+test("adopting a ruleset ID that is not the phase's entry point stops the run", async () => {
+  const existing = { id: "3".repeat(32), kind: "zone", phase: "http_config_settings", name: "default" };
+  const b = await build(
+    (a) => {
+      a.zoneId = CONFIGURED_ZONE;
+      a.adopt = { rulesets: { http_config_settings: RULESET_ID } };
+    },
+    [existing],
+  );
+  assert.equal(all(b.record, T.ruleset).length, 0);
+  assert.match(
+    b.failures.map(String).join("\n"),
+    /adopt\.rulesets\.http_config_settings is 2{32}, but .* is 3{32}/,
+  );
+});
+
+test("raising the generation changes the replacement trigger of key, CSR and certificate only", async () => {
+  const first = await scenario("default");
+  const second = await scenario("generation 2", GENERATION_2);
+  for (const type of [T.key, T.csr, T.cert]) {
+    assert.equal(one(first.record, type).options.replacementTrigger, 1, type);
+    assert.equal(one(second.record, type).options.replacementTrigger, 2, type);
+  }
+  for (const type of [T.record, T.aop, T.ruleset]) {
+    for (const r of all(second.record, type)) assert.equal(r.options.replacementTrigger, undefined, r.name);
+  }
+  // Same key parameters: the trigger alone drives the rotation.
+  assert.deepEqual(one(first.record, T.key).inputs, one(second.record, T.key).inputs);
+});
+
+test("rotation creates the new key, CSR and certificate before deleting the old ones", async () => {
+  const b = await scenario("generation 2", GENERATION_2);
+  for (const type of [T.key, T.csr, T.cert]) {
+    assert.equal(one(b.record, type).options.deleteBeforeReplace, false, type);
+  }
+});
+
+test("child resources are parented to the component and named after it", async () => {
+  const b = await scenario("default");
+  const component = one(b.record, T.component);
+  assert.equal(component.name, "media");
+  const children = b.record.registrations.filter((r) => r.parentUrn === component.urn);
+  assert.equal(
+    children.length,
+    b.record.registrations.length - 2,
+    "only the stack and the component are not children",
+  );
+  assert.deepEqual(children.map((r) => r.name).sort(), [
+    "media-aop",
+    "media-origin-cert",
+    "media-origin-csr",
+    "media-origin-key",
+    "media-record",
+    "media-rules-cache",
+    "media-rules-headers",
+    "media-rules-methods",
+    "media-rules-ssl",
+  ]);
+  for (const child of children) assert.equal(child.parentUrn, component.urn, child.name);
+});
+
+// Each case: a change that breaks one argument, and the property path the error must name.
+const BAD_ARGS: [string, (a: CloudflareMediaHostArgs) => void, string][] = [
+  ["an unknown dnsRecord mode", (a) => ((a as { dnsRecord: string }).dnsRecord = "cname"), "dnsRecord"],
+  [
+    "an unknown key type",
+    (a) => ((a.originCertificate as { keyType: string }).keyType = "dsa"),
+    "originCertificate.keyType",
+  ],
+  [
+    "a validity Cloudflare does not offer",
+    (a) => (a.originCertificate.validityDays = 100),
+    "originCertificate.validityDays",
+  ],
+  ["generation zero", (a) => (a.originCertificate.generation = 0), "originCertificate.generation"],
+  ["a fractional generation", (a) => (a.originCertificate.generation = 1.5), "originCertificate.generation"],
+  ["a zone ID that is too short", (a) => (a.zoneId = "0123456789abcdef"), "zoneId"],
+  ["a zone ID in upper case", (a) => (a.zoneId = ZONE.toUpperCase()), "zoneId"],
+  ["a zone ID with a non-hex character", (a) => (a.zoneId = "g" + ZONE.slice(1)), "zoneId"],
+  [
+    "a ruleset adoption for an unknown phase",
+    (a) => {
+      a.zoneId = ZONE;
+      a.adopt = { rulesets: { http_request_origin: RULESET_ID } as never };
+    },
+    "adopt.rulesets.http_request_origin",
+  ],
+  [
+    "a ruleset adoption with a malformed ID",
+    (a) => {
+      a.zoneId = ZONE;
+      a.adopt = { rulesets: { http_config_settings: "abc" } };
+    },
+    "adopt.rulesets.http_config_settings",
+  ],
+  [
+    "a ruleset adoption for a switched-off group",
+    (a) => {
+      a.zoneId = ZONE;
+      a.edgeRules.ssl = false;
+      a.adopt = { rulesets: { http_config_settings: RULESET_ID } };
+    },
+    "adopt.rulesets.http_config_settings",
+  ],
+  [
+    "a DNS record adoption with a malformed ID",
+    (a) => {
+      a.zoneId = ZONE;
+      a.adopt = { dnsRecordId: "xyz" };
+    },
+    "adopt.dnsRecordId",
+  ],
+  ["an adoption without a configured zone ID", (a) => (a.adopt = { dnsRecordId: RECORD_ID }), "zoneId"],
+  [
+    "an unknown rule group",
+    (a) => ((a.edgeRules as unknown as Record<string, boolean>).cdn = true),
+    "edgeRules.cdn",
+  ],
+  [
+    "a rule group that is not a boolean",
+    (a) => ((a.edgeRules as unknown as Record<string, unknown>).cache = "yes"),
+    "edgeRules.cache",
+  ],
+  ["a media host outside the domain", (a) => (a.mediaHost = "files.other.social"), "mediaHost"],
+  ["a media host two labels under the domain", (a) => (a.mediaHost = "a.files.example.social"), "mediaHost"],
+  ["a domain in upper case", (a) => (a.domain = "Example.social"), "domain"],
+  ["an origin host with a scheme", (a) => (a.originHost = `https://${ORIGIN}`), "originHost"],
+  ["an origin host with a port", (a) => (a.originHost = `${ORIGIN}:443`), "originHost"],
+];
+
+for (const [what, change, path] of BAD_ARGS) {
+  test(`${what} is refused before anything is registered, naming ${path}`, async () => {
+    const record = await installRecordingMocks({ stack: "test", config: {}, secretKeys: [] });
+    const args = baseArgs();
+    change(args);
+    assert.throws(
+      () => new CloudflareMediaHost("media", args),
+      (e: unknown) => {
+        assert.ok(pulumi.InputPropertiesError.isInstance(e), String(e));
+        assert.ok(
+          e.errors.some((x) => x.propertyPath === path),
+          `${path} not in ${JSON.stringify(e.errors)}`,
+        );
+        assert.ok(e.message.includes(path), e.message);
+        return true;
+      },
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(record.registrations.length, 0);
+    assert.equal(record.invokes.length, 0);
+  });
+}
+
+test("every bad argument is reported at once", () => {
+  const args = baseArgs();
+  (args as { dnsRecord: string }).dnsRecord = "cname";
+  args.zoneId = "nope";
+  args.originCertificate.validityDays = 1;
+  assert.throws(
+    () => new CloudflareMediaHost("media", args),
+    (e: unknown) =>
+      pulumi.InputPropertiesError.isInstance(e) &&
+      ["dnsRecord", "zoneId", "originCertificate.validityDays"].every((p) =>
+        e.errors.some((x) => x.propertyPath === p),
+      ),
+  );
+});
