@@ -185,6 +185,47 @@ describe("buildEnvPushCommand", () => {
   });
 });
 
+// The SSH test below runs the command under this machine's login shell (bash); a Mastodon host's user may
+// have dash or busybox sh instead, so the whole command also runs under those, locally, with restart "none".
+for (const shell of [["dash"], ["busybox", "sh"]]) {
+  const missing = spawnSync(shell[0], ["-c", "true"], { stdio: "ignore" }).error
+    ? `${shell[0]} is not installed`
+    : "";
+  it(
+    `the command merges and then reports unchanged under ${shell.join(" ")} -c` +
+      (missing && ` (skipped: ${missing})`),
+    { skip: missing || undefined },
+    () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "env-push-shell-"));
+      try {
+        const file = path.join(dir, ".env.production");
+        fs.writeFileSync(file, "LOCAL_DOMAIN=example.social\n");
+        const cmd = buildEnvPushCommand({
+          envFile: file,
+          restart: "none",
+          mergeScript: readMergeEnvScript(),
+        });
+        const run = () =>
+          spawnSync(shell[0], [...shell.slice(1), "-c", cmd], {
+            input: ENV_BLOCK,
+            encoding: "utf8",
+            timeout: 10_000,
+            env: { PATH: process.env.PATH, TMPDIR: dir },
+          });
+        const first = run();
+        assert.equal(first.status, 0, first.stderr);
+        assert.match(first.stdout, /^changed \S+\nmastodon-media: restart is off/);
+        assert.ok(fs.readFileSync(file, "utf8").includes(ENV_BLOCK));
+        assert.equal(run().stdout, "unchanged\n");
+        // Only the env file and one backup: the script's temporary copy is gone.
+        assert.equal(fs.readdirSync(dir).length, 2);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+}
+
 // ---- real SSH ----
 
 const SSHD = "/usr/sbin/sshd";
@@ -343,6 +384,9 @@ describe(
             "ConnectTimeout=5",
             "-o",
             "LogLevel=ERROR",
+            // The post-quantum default key exchange costs CPU the test does not need to spend.
+            "-o",
+            "KexAlgorithms=curve25519-sha256",
             `${user}@127.0.0.1`,
             commandString,
           ],
