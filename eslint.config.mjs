@@ -6,13 +6,6 @@ import pulumi from "@pulumi/eslint-plugin";
 export default tseslint.config(
   { ignores: ["node_modules/", ".tools/", "bin/"] },
   js.configs.recommended,
-  {
-    files: ["**/*.cjs"],
-    languageOptions: {
-      sourceType: "commonjs",
-      globals: { require: "readonly", module: "writable", process: "readonly", console: "readonly", __dirname: "readonly" },
-    },
-  },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],
@@ -23,5 +16,21 @@ export default tseslint.config(
       "@pulumi/no-output-instance-in-template-literal": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
+  },
+  {
+    // Plain CommonJS entry points that node runs directly.
+    files: ["**/*.cjs"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: {
+        require: "readonly",
+        module: "writable",
+        process: "readonly",
+        console: "readonly",
+        performance: "readonly",
+        __dirname: "readonly",
+      },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
   },
 );

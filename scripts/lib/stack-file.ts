@@ -46,7 +46,7 @@ export function readStackConfig(projectDir: string, stack: string): StackConfig 
   try {
     stackDoc = (parseYaml(readFileSync(stackFile, "utf8")) ?? {}) as typeof stackDoc;
   } catch (err) {
-    throw new Error(`cannot read the stack file Pulumi.${stack}.yaml: ${(err as Error).message}`);
+    throw new Error(`cannot read the stack file Pulumi.${stack}.yaml: ${(err as Error).message}`, { cause: err });
   }
   const fullKey = (key: string) => (key.includes(":") ? key : `${project.name}:${key}`);
   const config: Record<string, string> = {};
