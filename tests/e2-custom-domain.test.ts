@@ -47,7 +47,51 @@ let origin: TestCertificate; // the stack's origin certificate for example.test 
 let otherOrigin: TestCertificate; // another certificate for the same names (an older one, or a mix-up)
 let server: SniServer;
 
+/**
+ * `pulumi up` loads the program through ts-node, i.e. TypeScript's own CommonJS emit, where imports become
+ * plain module objects (tsx, used by these tests, emits getters instead). So the provider is also serialized
+ * from that emit, in a child process: the components compiled with TypeScript into a temporary directory,
+ * loaded by plain `node`, serialized with Pulumi's own closure serializer. Started at once and awaited by its
+ * test, because loading @pulumi/pulumi and serializing take seconds.
+ */
+async function serializeFromTypeScriptEmit(): Promise<{ text: string; containsSecrets: boolean }> {
+  const dir = mkdtempSync(join(tmpdir(), "e2-custom-domain-"));
+  try {
+    for (const name of ["e2-custom-domain", "tls-probe"]) {
+      const source = readFileSync(join(__dirname, "..", "components", `${name}.ts`), "utf8");
+      const { outputText } = ts.transpileModule(source, {
+        fileName: `${name}.ts`,
+        compilerOptions: {
+          module: ts.ModuleKind.CommonJS,
+          target: ts.ScriptTarget.ES2022,
+          esModuleInterop: true,
+        },
+      });
+      writeFileSync(join(dir, `${name}.js`), outputText);
+    }
+    const serialize = String.raw`
+      const pulumi = require("@pulumi/pulumi");
+      const { e2CustomDomainProvider } = require(process.argv[1]);
+      pulumi.runtime.serializeFunction(() => e2CustomDomainProvider, { allowSecrets: true }).then((sf) => {
+        process.stdout.write(JSON.stringify({ text: sf.text, containsSecrets: sf.containsSecrets }));
+      });`;
+    const run = await runNode(
+      ["--no-experimental-strip-types", "-e", serialize, join(dir, "e2-custom-domain.js")],
+      "",
+      { NODE_PATH: join(__dirname, "..", "node_modules") },
+      30_000,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    return JSON.parse(run.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+let compiledSerialization: Promise<{ text: string; containsSecrets: boolean }>;
+
 before(async () => {
+  compiledSerialization = serializeFromTypeScriptEmit();
+  compiledSerialization.catch(() => undefined); // awaited (and reported) by its own test
   endpointCert = makeCertificate(["s3.region.e2.test"]);
   origin = makeCertificate(["example.test", "*.example.test"]);
   otherOrigin = makeCertificate(["example.test", "*.example.test"]);
@@ -666,41 +710,10 @@ describe("E2CustomDomain under Pulumi mocks", () => {
 });
 
 describe("E2CustomDomain compiled the way `pulumi up` compiles it", () => {
-  // `pulumi up` loads the program through ts-node, i.e. TypeScript's own CommonJS emit, where imports become
-  // plain module objects (tsx, used by these tests, emits getters instead). Serialize from that emit too.
   it("serializes from TypeScript's CommonJS output into a provider that runs in a fresh Node process", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "e2-custom-domain-"));
-    try {
-      for (const name of ["e2-custom-domain", "tls-probe"]) {
-        const source = readFileSync(join(__dirname, "..", "components", `${name}.ts`), "utf8");
-        const { outputText } = ts.transpileModule(source, {
-          fileName: `${name}.ts`,
-          compilerOptions: {
-            module: ts.ModuleKind.CommonJS,
-            target: ts.ScriptTarget.ES2022,
-            esModuleInterop: true,
-          },
-        });
-        writeFileSync(join(dir, `${name}.js`), outputText);
-      }
-      const serialize = String.raw`
-        const pulumi = require("@pulumi/pulumi");
-        const { e2CustomDomainProvider } = require(process.argv[1]);
-        pulumi.runtime.serializeFunction(() => e2CustomDomainProvider, { allowSecrets: true }).then((sf) => {
-          process.stdout.write(JSON.stringify({ text: sf.text, containsSecrets: sf.containsSecrets }));
-        });`;
-      const serialized = await runNode(
-        ["--no-experimental-strip-types", "-e", serialize, join(dir, "e2-custom-domain.js")],
-        "",
-        { NODE_PATH: join(__dirname, "..", "node_modules") },
-      );
-      assert.equal(serialized.code, 0, serialized.stderr);
-      const { text, containsSecrets } = JSON.parse(serialized.stdout);
-      assert.equal(containsSecrets, false);
-      assert.ok(!text.includes("tls_probe_1 = require"), "no relative require in the serialized text");
-      await assertRunsInFreshProcess(text);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { text, containsSecrets } = await compiledSerialization;
+    assert.equal(containsSecrets, false);
+    assert.ok(!text.includes("tls_probe_1 = require"), "no relative require in the serialized text");
+    await assertRunsInFreshProcess(text);
   });
 });
