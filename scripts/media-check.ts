@@ -205,6 +205,8 @@ async function edgeAttempt(inputs: MediaCheckInputs, content: string): Promise<V
         headers: { origin: ORIGIN, accept: "*/*" },
       }),
     );
+    // No answer at all (time-out, reset): the rest would only wait as long again; retry the pass instead.
+    if (answers.get instanceof Error) return judgeEdge(answers, content);
     answers.listing = await settle(request(inputs, { ...media, method: "GET", path: "/" }));
     answers.put = await settle(
       request(inputs, {
@@ -291,7 +293,9 @@ async function main(): Promise<number> {
 
   const token = randomBytes(16).toString("hex");
   const content = probeContent(token, inputs.mediaHost);
-  const deadline = Date.now() + inputs.timeoutSeconds * 1000;
+  const started = Date.now();
+  const deadline = started + inputs.timeoutSeconds * 1000;
+  const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1)}s`;
   say(
     `media check of https://${inputs.mediaHost}/${inputs.probeKey} (bucket ${inputs.bucket} on ${inputs.e2Endpoint}; up to ${inputs.timeoutSeconds}s)`,
   );
@@ -310,12 +314,14 @@ async function main(): Promise<number> {
   if (failed) {
     const skipped = EDGE_CHECKS.filter((c) => !verdicts.some((v) => v.check === c));
     complain(
-      `media check failed at ${failed.check}: ${failed.reason}` +
+      `media check failed at ${failed.check} after ${elapsed()}: ${failed.reason}` +
         (skipped.length > 0 ? ` (not reached: ${skipped.join(", ")})` : ""),
     );
     return 1;
   }
-  say(`media check passed: https://${inputs.mediaHost}/ serves e2 through Cloudflare, read-only, with CORS`);
+  say(
+    `media check passed after ${elapsed()}: https://${inputs.mediaHost}/ serves e2 through Cloudflare, read-only, with CORS`,
+  );
   return 0;
 }
 

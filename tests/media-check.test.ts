@@ -119,10 +119,13 @@ function assertNothingSecretPrinted(run: Run, signatures: string[]): void {
   for (const sig of signatures) assert.ok(!printed.includes(sig), "a request signature was printed");
 }
 
-function assertFailedAt(run: Run, check: string): void {
+/** Fails unless the run failed at `check`; returns the seconds the script says it ran (its own clock). */
+function assertFailedAt(run: Run, check: string): number {
   assert.notEqual(run.code, 0, `expected a failure:\n${run.stdout}${run.stderr}`);
-  assert.match(run.stderr, new RegExp(`media check failed at ${check}:`), run.stdout + run.stderr);
+  const m = new RegExp(`media check failed at ${check} after (\\d+\\.\\d)s: `).exec(run.stderr);
+  assert.ok(m, run.stdout + run.stderr);
   assert.match(run.stdout, new RegExp(`^FAIL ${check}: `, "m"));
+  return Number(m[1]);
 }
 
 function assertProbeGone(e2: {
@@ -134,7 +137,7 @@ function assertProbeGone(e2: {
   assert.deepEqual([last?.method, last?.path, last?.status], ["DELETE", `/${BUCKET}/${PROBE_KEY}`, 204]);
 }
 
-suite("media-check script against fake e2 and media host on loopback", { concurrency: true }, () => {
+suite("media-check script against fake e2 and media host on loopback", { concurrency: 4 }, () => {
   test("healthy media host passes every check, exits 0 and deletes the probe", async () => {
     const { run, e2, media } = await scenario({});
     assert.equal(run.code, 0, run.stdout + run.stderr);
@@ -229,14 +232,14 @@ suite("media-check script against fake e2 and media host on loopback", { concurr
 
   test("missing Access-Control-Allow-Origin fails at cors after the time-out", async () => {
     const { run, e2 } = await scenario({ behaviour: { noCors: true } });
-    assertFailedAt(run, "cors");
-    assert.match(run.stdout, /^wait cors: /m);
+    // Retryable: it keeps trying until the deadline (load can only make that later, never earlier).
+    assert.ok(assertFailedAt(run, "cors") >= 1.0, "gave up before the time-out");
     assertProbeGone(e2);
   });
 
   test("missing cf-ray fails at cf-ray after the time-out", async () => {
     const { run, e2 } = await scenario({ behaviour: { noCfRay: true } });
-    assertFailedAt(run, "cf-ray");
+    assert.ok(assertFailedAt(run, "cf-ray") >= 1.0, "gave up before the time-out");
     assert.match(run.stdout, /did not come through Cloudflare/);
     assertProbeGone(e2);
   });
@@ -271,13 +274,11 @@ suite("media-check script against fake e2 and media host on loopback", { concurr
       behaviour: { alwaysFail: true },
       env: { VERIFY_TIMEOUT_SECONDS: "2" },
     });
-    assertFailedAt(run, "get");
-    // Attempts at about 0, 0.5 and 1.5 s after the start, the last one cut to the 2 s deadline.
+    const seconds = assertFailedAt(run, "get");
+    // Attempts at about 0, 0.5 and 1.5 s, the last one cut to the 2 s deadline; then the cleanup.
+    assert.ok(seconds >= 2.0 && seconds < 6, `gave up after ${seconds}s for a 2 s time-out`);
     const gets = media.requests.filter((r) => r.path === `/${PROBE_KEY}` && r.method === "GET");
-    assert.ok(gets.length >= 3, `only ${gets.length} attempts`);
-    const span = gets.at(-1)!.at - gets[0].at;
-    assert.ok(span >= 1500 && span <= 3000, `attempts spread over ${span} ms for a 2 s time-out`);
-    assert.ok(run.ms < 8000, `took ${run.ms} ms in all`);
+    assert.ok(gets.length >= 2, `only ${gets.length} attempts`);
     assertProbeGone(e2);
   });
 
@@ -286,9 +287,10 @@ suite("media-check script against fake e2 and media host on loopback", { concurr
       behaviour: { hang: true },
       env: { VERIFY_TIMEOUT_SECONDS: "1", MEDIA_CHECK_REQUEST_TIMEOUT_SECONDS: "0.3" },
     });
-    assertFailedAt(run, "get");
+    const seconds = assertFailedAt(run, "get");
     assert.match(run.stdout, /FAIL get: TIMEOUT: no answer within 0.3s/);
-    assert.ok(run.ms < 8000, `took ${run.ms} ms`);
+    // One 0.3 s wait per attempt (the other requests are skipped), attempts until the 1 s deadline.
+    assert.ok(seconds < 4, `gave up after ${seconds}s`);
     assertProbeGone(e2);
   });
 

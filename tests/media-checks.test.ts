@@ -258,6 +258,17 @@ test("a request error becomes a retryable failure of that check", () => {
   });
 });
 
+test("requests skipped after an unanswered GET fail as not attempted, retryable", () => {
+  const err = Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+  const skipped = judgeEdge({ get: err }, "x").filter((v) => v.check.endsWith("-refused"));
+  assert.equal(skipped.length, 3);
+  for (const v of skipped)
+    assert.deepEqual(
+      [v.ok, v.retryable, v.reason],
+      [false, true, "not attempted: the probe GET got no answer"],
+    );
+});
+
 test("verdict lines read ok / FAIL with the reason", () => {
   assert.equal(formatVerdict({ check: "cors", ok: true, retryable: false }), "ok   cors");
   assert.equal(

@@ -436,12 +436,15 @@ function judgeOrError(
   answer: HttpAnswer | Error | undefined,
   judge: (a: HttpAnswer) => Verdict,
 ): Verdict {
-  if (answer === undefined) return fail(check, "not attempted", true);
+  if (answer === undefined) return fail(check, "not attempted: the probe GET got no answer", true);
   if (answer instanceof Error) return judgeRequestError(check, answer as Error & { code?: string });
   return judge(answer);
 }
 
-/** Turns one attempt's answers into verdicts. A failed handshake yields only the tls verdict. */
+/**
+ * Turns one attempt's answers into verdicts. A failed handshake yields only the tls verdict; requests
+ * skipped after an unanswered GET fail as "not attempted".
+ */
 export function judgeEdge(answers: EdgeAnswers, expectedBody: string): Verdict[] {
   const tls = judgeTls(answers.tlsError);
   if (!tls.ok) return [tls];
