@@ -60,6 +60,8 @@ interface RequestSpec {
   path: string;
   headers?: Record<string, string>;
   body?: string;
+  /** False for the cleanup, which must run to the end after a cancel. Default true. */
+  cancellable?: boolean;
 }
 
 /** One HTTPS request with standard verification, bounded in time as a whole (connect to last byte). */
@@ -87,7 +89,10 @@ function request(inputs: MediaCheckInputs, spec: RequestSpec): Promise<HttpAnswe
       inputs.requestTimeoutMs,
     );
     const onStop = (): void => void req.destroy(Object.assign(new Error("cancelled"), { code: "CANCELLED" }));
-    stop.signal.addEventListener("abort", onStop, { once: true });
+    if (spec.cancellable !== false) {
+      if (stop.signal.aborted) onStop();
+      stop.signal.addEventListener("abort", onStop, { once: true });
+    }
     const done = (): void => {
       clearTimeout(timer);
       stop.signal.removeEventListener("abort", onStop);
@@ -131,6 +136,7 @@ function request(inputs: MediaCheckInputs, spec: RequestSpec): Promise<HttpAnswe
 
 /** A request to e2 signed with the program's key (path-style: /<bucket>/<key>). */
 function e2Request(inputs: MediaCheckInputs, method: "PUT" | "DELETE", body?: string): Promise<HttpAnswer> {
+  const cancellable = method !== "DELETE";
   const path = s3ObjectPath(inputs.bucket, inputs.probeKey);
   const signed = signRequest(
     {
@@ -151,7 +157,15 @@ function e2Request(inputs: MediaCheckInputs, method: "PUT" | "DELETE", body?: st
     // so without this an earlier run's probe could be served from cache instead of this run's.
     headers["cache-control"] = "no-store";
   }
-  return request(inputs, { name: inputs.e2Host, port: inputs.e2Port, method, path, headers, body });
+  return request(inputs, {
+    name: inputs.e2Host,
+    port: inputs.e2Port,
+    method,
+    path,
+    headers,
+    body,
+    cancellable,
+  });
 }
 
 /** Standard TLS handshake to the media host: chain and name verified by node, SNI = MEDIA_HOST. */
@@ -247,6 +261,7 @@ async function retrying(deadlineMs: number, attempt: () => Promise<Verdict[]>): 
     if (wait === undefined) return verdicts;
     say(`wait ${failed.check}: ${failed.reason} (attempt ${n}; next in ${(wait / 1000).toFixed(1)}s)`);
     await sleep(wait);
+    if (stop.signal.aborted) return verdicts;
   }
 }
 
@@ -315,7 +330,8 @@ async function main(): Promise<number> {
     const skipped = EDGE_CHECKS.filter((c) => !verdicts.some((v) => v.check === c));
     complain(
       `media check failed at ${failed.check} after ${elapsed()}: ${failed.reason}` +
-        (skipped.length > 0 ? ` (not reached: ${skipped.join(", ")})` : ""),
+        (skipped.length > 0 ? ` (not reached: ${skipped.join(", ")})` : "") +
+        (stop.signal.aborted ? " (cancelled)" : ""),
     );
     return 1;
   }

@@ -5,7 +5,7 @@
 // Cloudflare answers (status codes of the WAF block, e2's CNAME mapping); the fakes follow FACTS.md.
 import { after, before, suite, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import {
@@ -34,7 +34,11 @@ interface Run {
 }
 
 /** Runs the checker with only the given environment (plus PATH), killed if it outlives `limitMs`. */
-function runCheck(env: Record<string, string>, limitMs = 12_000): Promise<Run> {
+function runCheck(
+  env: Record<string, string>,
+  limitMs = 12_000,
+  onStdout?: (soFar: string, child: ChildProcess) => void,
+): Promise<Run> {
   const started = Date.now();
   return new Promise((done, fail) => {
     // Not process.env: the test runner's NODE_TEST_CONTEXT would turn the child into a test process.
@@ -45,7 +49,10 @@ function runCheck(env: Record<string, string>, limitMs = 12_000): Promise<Run> {
     });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stdout.on("data", (c: Buffer) => {
+      stdout += c.toString();
+      onStdout?.(stdout, child);
+    });
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     const killer = setTimeout(() => child.kill("SIGKILL"), limitMs);
     child.on("error", fail);
@@ -71,6 +78,7 @@ interface Scenario {
   /** Give E2_ENDPOINT as <name>:<port> (the real port), instead of a bare name on 443 mapped by CONNECT_TO. */
   e2WithPort?: boolean;
   env?: Record<string, string>;
+  onStdout?: (soFar: string, child: ChildProcess) => void;
 }
 
 /** Starts the fakes, runs the checker against them, stops them; returns the run and what the fakes saw. */
@@ -92,19 +100,23 @@ async function scenario(s: Scenario) {
   const e2Endpoint = s.e2WithPort ? `${E2_HOST}:${e2.port}` : E2_HOST;
   const connectTo = `${E2_HOST}=127.0.0.1:${e2.port},${MEDIA_HOST}=127.0.0.1:${media.port}`;
   try {
-    const run = await runCheck({
-      NODE_EXTRA_CA_CERTS: pki.caFile,
-      MEDIA_HOST,
-      E2_ENDPOINT: e2Endpoint,
-      S3_BUCKET: BUCKET,
-      S3_REGION: REGION,
-      PROBE_KEY,
-      AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: SECRET,
-      VERIFY_TIMEOUT_SECONDS: "1",
-      MEDIA_CHECK_CONNECT_TO: connectTo,
-      ...s.env,
-    });
+    const run = await runCheck(
+      {
+        NODE_EXTRA_CA_CERTS: pki.caFile,
+        MEDIA_HOST,
+        E2_ENDPOINT: e2Endpoint,
+        S3_BUCKET: BUCKET,
+        S3_REGION: REGION,
+        PROBE_KEY,
+        AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY: SECRET,
+        VERIFY_TIMEOUT_SECONDS: "1",
+        MEDIA_CHECK_CONNECT_TO: connectTo,
+        ...s.env,
+      },
+      12_000,
+      s.onStdout,
+    );
     assertNothingSecretPrinted(run, e2.signaturesSeen);
     return { run, e2, media };
   } finally {
@@ -291,6 +303,26 @@ suite("media-check script against fake e2 and media host on loopback", { concurr
     assert.match(run.stdout, /FAIL get: TIMEOUT: no answer within 0.3s/);
     // One 0.3 s wait per attempt (the other requests are skipped), attempts until the 1 s deadline.
     assert.ok(seconds < 4, `gave up after ${seconds}s`);
+    assertProbeGone(e2);
+  });
+
+  test("SIGTERM while waiting to retry stops at once, still deletes the probe, and exits non-zero", async () => {
+    let signalled = false;
+    const { run, e2 } = await scenario({
+      behaviour: { alwaysFail: true },
+      env: { VERIFY_TIMEOUT_SECONDS: "60" },
+      onStdout: (soFar, child) => {
+        if (!signalled && soFar.includes("\nwait get: ")) {
+          signalled = true;
+          child.kill("SIGTERM");
+        }
+      },
+    });
+    assert.ok(signalled, run.stdout);
+    const seconds = assertFailedAt(run, "get");
+    assert.ok(seconds < 5, `ran ${seconds}s of a 60 s time-out after SIGTERM`);
+    assert.match(run.stderr, /media check: SIGTERM, cleaning up/);
+    assert.match(run.stderr, /\(cancelled\)$/m);
     assertProbeGone(e2);
   });
 
