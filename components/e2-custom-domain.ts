@@ -430,6 +430,23 @@ export class E2CustomDomain extends pulumi.dynamic.Resource {
   declare public readonly checkedAt: pulumi.Output<string>;
 
   constructor(name: string, args: E2CustomDomainArgs, opts?: pulumi.CustomResourceOptions) {
+    // Arguments known now are judged now, before anything is registered; Outputs wait for `check`.
+    const now = (value: unknown) =>
+      typeof value === "string" || typeof value === "number" ? value : UNKNOWN;
+    const failures = validateInputs({
+      endpoint: now(args.endpoint),
+      hostname: now(args.hostname),
+      cnameDomain: now(args.cnameDomain),
+      certificatePem: now(args.certificatePem),
+      privateKeyPem: now(args.privateKeyPem),
+      waitSeconds: args.waitSeconds === undefined ? undefined : now(args.waitSeconds),
+    });
+    if (failures.length > 0) {
+      throw new pulumi.InputPropertiesError({
+        message: `${name}: invalid E2CustomDomain arguments: ${failures.map((f) => f.reason).join("; ")}`,
+        errors: failures.map((f) => ({ propertyPath: f.property, reason: f.reason })),
+      });
+    }
     super(
       e2CustomDomainProvider,
       name,

@@ -673,8 +673,8 @@ describe("E2CustomDomain under Pulumi mocks", () => {
   it("registers one dynamic resource with the key secret, in additionalSecretOutputs, and waitSeconds 0", async () => {
     const domain = new E2CustomDomain("media", {
       endpoint: "s3.eu-central-2.idrivee2.com",
-      hostname: "files.example.social",
-      cnameDomain: "*.example.social",
+      hostname: "files.example.test",
+      cnameDomain: "*.example.test",
       certificatePem: origin.certificatePem,
       privateKeyPem: origin.privateKeyPem,
     });
@@ -700,6 +700,30 @@ describe("E2CustomDomain under Pulumi mocks", () => {
       assert.ok(!(output in registration!.inputs), `${output} is an output, not an input`);
     }
     assert.equal(typeof registration!.inputs.__provider, "string", "the serialized provider is not a secret");
+  });
+
+  it("rejects arguments known at construction before registering anything", () => {
+    const before = registrations.length;
+    assert.throws(
+      () =>
+        new E2CustomDomain("bad", {
+          endpoint: "https://s3.eu-central-2.idrivee2.com",
+          hostname: "files.other.social",
+          cnameDomain: "*.example.social",
+          certificatePem: pulumi.output(origin.certificatePem),
+          privateKeyPem: pulumi.secret(origin.privateKeyPem),
+          waitSeconds: -5,
+        }),
+      (e: unknown) => {
+        assert.ok(pulumi.InputPropertiesError.isInstance(e));
+        assert.deepEqual(
+          e.errors.map((x) => x.propertyPath),
+          ["endpoint", "hostname", "waitSeconds"],
+        );
+        return true;
+      },
+    );
+    assert.equal(registrations.length, before);
   });
 
   it("serializes a provider that loads and runs in a fresh Node process (as the dynamic-provider host does)", async () => {
