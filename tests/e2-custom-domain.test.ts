@@ -1,13 +1,13 @@
 // The E2CustomDomain provider, driven method by method as the dynamic-provider host drives it, against real
 // TLS servers on 127.0.0.1 that choose their certificate by SNI (an e2 endpoint before and after "Add CNAME").
-// Then: the provider as Pulumi serializes it, loaded and run in a fresh Node process; and the resource's
-// registration under Pulumi mocks.
+// Then: the provider as Pulumi serializes it (from tsx's and from TypeScript's own emit), run by Pulumi's
+// dynamic-provider host in a fresh Node process over gRPC; and the resource's registration under mocks.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as ts from "typescript";
@@ -88,17 +88,23 @@ async function serializeFromTypeScriptEmit(): Promise<{ text: string; containsSe
   }
 }
 let compiledSerialization: Promise<{ text: string; containsSecrets: boolean }>;
+let hostStarting: Promise<DynamicProviderHost>;
 
 before(async () => {
   compiledSerialization = serializeFromTypeScriptEmit();
   compiledSerialization.catch(() => undefined); // awaited (and reported) by its own test
+  hostStarting = startDynamicProviderHost(); // started early too: it loads @pulumi/pulumi
+  hostStarting.catch(() => undefined);
   endpointCert = makeCertificate(["s3.region.e2.test"]);
   origin = makeCertificate(["example.test", "*.example.test"]);
   otherOrigin = makeCertificate(["example.test", "*.example.test"]);
   server = await startSniServer(endpointCert);
   server.register("*.example.test", origin);
 });
-after(() => server.close());
+after(async () => {
+  await server.close();
+  (await hostStarting.catch(() => undefined))?.close();
+});
 
 function inputs(port: number, overrides: Partial<ProviderInputs> = {}): ProviderInputs {
   return {
@@ -529,44 +535,178 @@ describe("delete", () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------
-// The provider as Pulumi stores it: serialized text, loaded by require-from-string in another process (what
-// @pulumi/pulumi's dynamic-provider host does), with no TypeScript loader and no access to this project's
-// relative imports.
+// The provider as Pulumi stores it: serialized text, run by @pulumi/pulumi's own dynamic-provider host
+// (cmd/dynamic-provider) in a fresh, plain `node` process (no tsx, no type stripping, none of this
+// project's relative imports), spoken to over gRPC the way the engine speaks to it.
 
-/** Mirrors the host: `requireFromString(text).handler()`, then drives the provider and reports as JSON. */
-const FRESH_PROCESS_SCENARIO = String.raw`
-const chunks = [];
-process.stdin.on("data", (c) => chunks.push(c));
-process.stdin.on("end", async () => {
-  const job = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  const requireFromString = require(job.requireFromStringPath);
-  const provider = requireFromString(job.providerText).handler();
-  const base = {
-    endpoint: "127.0.0.1:" + job.port, hostname: "files.example.test", cnameDomain: "*.example.test",
-    certificatePem: job.cert, privateKeyPem: job.key, __provider: job.providerText,
+/* eslint-disable @typescript-eslint/no-explicit-any -- the generated gRPC/protobuf modules are untyped here */
+const grpc = pulumiRequire("@grpc/grpc-js");
+const providerProto = pulumiRequire("./proto/provider_pb");
+const providerGrpc = pulumiRequire("./proto/provider_grpc_pb");
+const statusProto = pulumiRequire("./proto/status_pb");
+const { Struct } = pulumiRequire("google-protobuf/google/protobuf/struct_pb");
+
+interface DynamicProviderHost {
+  call(method: "check" | "diff" | "create" | "read" | "delete", request: any): Promise<any>;
+  stderr(): string;
+  close(): void;
+}
+
+/** Starts the host as the engine does (`<host> <engine address>`); it prints the port it serves on. */
+function startDynamicProviderHost(): Promise<DynamicProviderHost> {
+  const hostPath = join(
+    dirname(pulumiRequire.resolve("./package.json")),
+    "cmd",
+    "dynamic-provider",
+    "index.js",
+  );
+  const { NODE_OPTIONS: _dropped, ...env } = process.env;
+  // The engine address is required by the host's command line but only used by features this provider lacks.
+  const child = spawn(process.execPath, ["--no-experimental-strip-types", hostPath, "127.0.0.1:9"], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`dynamic-provider host did not start: ${stderr}`));
+    }, 30_000);
+    child.on("error", reject);
+    child.stdout.on("data", (c: Buffer) => {
+      stdout += c.toString();
+      const port = /^(\d+)\s*$/m.exec(stdout)?.[1];
+      if (!port) return;
+      clearTimeout(timer);
+      const client = new providerGrpc.ResourceProviderClient(
+        `127.0.0.1:${port}`,
+        grpc.credentials.createInsecure(),
+      );
+      resolve({
+        call: (method, request) =>
+          new Promise((done, fail) =>
+            client[method](request, { deadline: Date.now() + 15_000 }, (err: any, response: any) =>
+              err ? fail(err) : done(response),
+            ),
+          ),
+        stderr: () => stderr,
+        close: () => {
+          client.close();
+          child.kill();
+        },
+      });
+    });
+  });
+}
+
+/** The ErrorResourceInitFailed detail the host packs into a failed Create/Update, as the engine unpacks it. */
+function initFailureDetail(error: any): {
+  id: string;
+  properties: Record<string, unknown>;
+  reasons: string[];
+} {
+  const [bin] = error.metadata.get("grpc-status-details-bin");
+  assert.ok(bin, `no init-failure details on the error: ${error.message}`);
+  const status = statusProto.Status.deserializeBinary(new Uint8Array(bin));
+  const detail = status
+    .getDetailsList()[0]
+    .unpack(providerProto.ErrorResourceInitFailed.deserializeBinary, "pulumirpc.ErrorResourceInitFailed");
+  return {
+    id: detail.getId(),
+    properties: detail.getProperties().toJavaScript(),
+    reasons: detail.getReasonsList(),
   };
-  const out = { execArgv: process.execArgv };
-  const checked = await provider.check({}, base);
-  out.checkFailures = checked.failures;
-  const created = await provider.create(checked.inputs);
-  out.create = { id: created.id, registered: created.outs.registered, served: created.outs.servedCertificateSha256 };
-  out.diff = await provider.diff(created.id, { ...created.outs, __provider: "older text" }, checked.inputs);
-  const unregistered = { ...base, hostname: "files.unregistered.test", cnameDomain: "*.unregistered.test",
-    certificatePem: job.otherCert, privateKeyPem: job.otherKey, waitSeconds: 1 };
+}
+
+/** Checks the serialized text, then drives it through the real host: check, create, diff, create, read, delete. */
+async function assertRunsInDynamicProviderHost(host: DynamicProviderHost, providerText: string) {
+  assert.ok(!providerText.includes(origin.privateKeyPem.split("\n")[1]!), "no key material in the closure");
+  const required = [...providerText.matchAll(/require\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]);
+  assert.ok(required.length > 0);
+  for (const name of required) assert.match(name!, /^node:/, `serialized code requires ${name}`);
+
+  const urn = "urn:pulumi:test::mastodon-media::pulumi-nodejs:dynamic/mastodon-media/e2:CustomDomain::media";
+  const news = { ...inputs(server.port), __provider: providerText };
+  const { waitSeconds: _default, ...withoutWait } = news;
+
+  const check = new providerProto.CheckRequest();
+  check.setUrn(urn);
+  check.setOlds(Struct.fromJavaScript({}));
+  check.setNews(Struct.fromJavaScript(withoutWait));
+  const checked = await host.call("check", check);
+  assert.deepEqual(checked.getFailuresList(), []);
+  const checkedInputs = checked.getInputs().toJavaScript();
+  assert.equal(checkedInputs.waitSeconds, 0);
+
+  const create = new providerProto.CreateRequest();
+  create.setUrn(urn);
+  create.setProperties(Struct.fromJavaScript(checkedInputs));
+  const created = await host.call("create", create);
+  assert.equal(created.getId(), `*.example.test@127.0.0.1:${server.port}`);
+  const state = created.getProperties().toJavaScript();
+  assert.equal(state.registered, true);
+  assert.equal(state.servedCertificateSha256, origin.sha256);
+  assert.equal(state.__provider, providerText, "the host records the provider with the outputs");
+
+  const diff = new providerProto.DiffRequest();
+  diff.setId(created.getId());
+  diff.setUrn(urn);
+  diff.setOlds(Struct.fromJavaScript({ ...state, __provider: "text from an older compiler" }));
+  diff.setNews(Struct.fromJavaScript(checkedInputs));
+  const diffed = await host.call("diff", diff);
+  assert.equal(diffed.getChanges(), providerProto.DiffResponse.DiffChanges.DIFF_NONE);
+
+  const unregisteredCert = makeCertificate(["unregistered.test", "*.unregistered.test"]);
+  const unregistered = new providerProto.CreateRequest();
+  unregistered.setUrn(urn.replace("::media", "::other"));
+  unregistered.setProperties(
+    Struct.fromJavaScript({
+      ...checkedInputs,
+      hostname: "files.unregistered.test",
+      cnameDomain: "*.unregistered.test",
+      certificatePem: unregisteredCert.certificatePem,
+      privateKeyPem: unregisteredCert.privateKeyPem,
+      waitSeconds: 1,
+    }),
+  );
   const started = Date.now();
-  try {
-    await provider.create(unregistered);
-    out.initFailure = null;
-  } catch (e) {
-    out.initFailure = { id: e.id, reasons: e.reasons, properties: e.properties, message: e.message,
-      elapsedMs: Date.now() - started };
-  }
-  out.read = await provider.read(created.id, { ...created.outs, __provider: job.providerText });
-  await provider.delete(created.id, created.outs);
-  out.deleted = true;
-  process.stdout.write(JSON.stringify(out));
-});
-`;
+  const error = await host.call("create", unregistered).then(
+    () => assert.fail("expected an init failure"),
+    (e: unknown) => e,
+  );
+  const elapsed = Date.now() - started;
+  const detail = initFailureDetail(error);
+  assert.equal(detail.id, `*.unregistered.test@127.0.0.1:${server.port}`);
+  assert.equal(detail.properties.__provider, providerText, "read/update/delete rebuild the provider from it");
+  assert.equal(detail.properties.registered, false);
+  assert.equal(detail.properties.servedCertificateSha256, endpointCert.sha256);
+  assert.match(detail.reasons.join("\n"), /Add CNAME/);
+  assert.match((error as Error).message, /Add CNAME/);
+  assert.ok(elapsed >= 1_000 && elapsed < 5_000, `polled for about waitSeconds (${elapsed} ms)`);
+  const everything = JSON.stringify(detail) + (error as Error).message;
+  assert.ok(
+    !everything.includes(unregisteredCert.privateKeyPem.split("\n")[1]!),
+    "no key in the init failure",
+  );
+
+  const read = new providerProto.ReadRequest();
+  read.setId(created.getId());
+  read.setUrn(urn);
+  read.setProperties(Struct.fromJavaScript(state));
+  const refreshed = (await host.call("read", read)).getProperties().toJavaScript();
+  assert.equal(refreshed.registered, true);
+  assert.equal(refreshed.__provider, providerText);
+
+  const remove = new providerProto.DeleteRequest();
+  remove.setId(created.getId());
+  remove.setUrn(urn);
+  remove.setProperties(Struct.fromJavaScript(state));
+  await host.call("delete", remove);
+  assert.equal(host.stderr(), "", "the provider logs nothing");
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 function runNode(
   args: string[],
@@ -592,51 +732,6 @@ function runNode(
     });
     child.stdin.end(stdin);
   });
-}
-
-/** Checks the serialized text and runs it in a fresh, plain `node` (no tsx, no type stripping). */
-async function assertRunsInFreshProcess(providerText: string) {
-  assert.ok(!providerText.includes(origin.privateKeyPem.split("\n")[1]!), "no key material in the closure");
-  const required = [...providerText.matchAll(/require\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]);
-  assert.ok(required.length > 0);
-  for (const name of required) assert.match(name!, /^node:/, `serialized code requires ${name}`);
-
-  const unregistered = makeCertificate(["unregistered.test", "*.unregistered.test"]);
-  const job = {
-    requireFromStringPath: pulumiRequire.resolve("require-from-string"),
-    providerText,
-    port: server.port,
-    cert: origin.certificatePem,
-    key: origin.privateKeyPem,
-    otherCert: unregistered.certificatePem,
-    otherKey: unregistered.privateKeyPem,
-  };
-  const run = await runNode(
-    ["--no-experimental-strip-types", "-e", FRESH_PROCESS_SCENARIO],
-    JSON.stringify(job),
-  );
-  assert.equal(run.code, 0, run.stderr);
-  assert.equal(run.stderr, "", "the provider logs nothing");
-  const out = JSON.parse(run.stdout);
-  assert.deepEqual(out.execArgv, ["--no-experimental-strip-types", "-e", FRESH_PROCESS_SCENARIO]);
-  assert.deepEqual(out.checkFailures, []);
-  assert.deepEqual(out.create, {
-    id: `*.example.test@127.0.0.1:${server.port}`,
-    registered: true,
-    served: origin.sha256,
-  });
-  assert.equal(out.diff.changes, false);
-  assert.equal(out.initFailure.id, `*.unregistered.test@127.0.0.1:${server.port}`);
-  assert.equal(out.initFailure.properties.__provider, providerText);
-  assert.equal(out.initFailure.properties.servedCertificateSha256, endpointCert.sha256);
-  assert.match(out.initFailure.message, /Add CNAME/);
-  assert.ok(
-    out.initFailure.elapsedMs >= 1_000 && out.initFailure.elapsedMs < 5_000,
-    "waited about waitSeconds",
-  );
-  assert.ok(!JSON.stringify(out.initFailure).includes(unregistered.privateKeyPem.split("\n")[1]!));
-  assert.equal(out.read.props.registered, true);
-  assert.equal(out.deleted, true);
 }
 
 describe("E2CustomDomain under Pulumi mocks", () => {
@@ -726,18 +821,18 @@ describe("E2CustomDomain under Pulumi mocks", () => {
     assert.equal(registrations.length, before);
   });
 
-  it("serializes a provider that loads and runs in a fresh Node process (as the dynamic-provider host does)", async () => {
+  it("serializes a provider that runs in Pulumi's dynamic-provider host, in a fresh Node process", async () => {
     const providerText = registrations[0]?.inputs.__provider;
     assert.equal(typeof providerText, "string");
-    await assertRunsInFreshProcess(providerText as string);
+    await assertRunsInDynamicProviderHost(await hostStarting, providerText as string);
   });
 });
 
 describe("E2CustomDomain compiled the way `pulumi up` compiles it", () => {
-  it("serializes from TypeScript's CommonJS output into a provider that runs in a fresh Node process", async () => {
+  it("serializes from TypeScript's CommonJS output into a provider that runs in the dynamic-provider host", async () => {
     const { text, containsSecrets } = await compiledSerialization;
     assert.equal(containsSecrets, false);
     assert.ok(!text.includes("tls_probe_1 = require"), "no relative require in the serialized text");
-    await assertRunsInFreshProcess(text);
+    await assertRunsInDynamicProviderHost(await hostStarting, text);
   });
 });
