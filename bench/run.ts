@@ -5,7 +5,16 @@
 //   3. how long `npm test` takes
 //   4. the e2 custom-domain check (bench/e2-custom-domain.bench.ts), when present
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, cpSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  cpSync,
+} from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { readStackConfig } from "../scripts/lib/stack-file";
@@ -32,7 +41,11 @@ function loadOnce(programDir: string, env: NodeJS.ProcessEnv): Promise<Load> {
   return new Promise((resolve, reject) => {
     const { NODE_OPTIONS: _ignored, ...parentEnv } = process.env;
     const child = spawn(process.execPath, [ENTRY], {
-      env: { ...parentEnv, ...env, MOCK_RUN_OPTIONS: JSON.stringify({ programDir, stack: "dev", config, secretKeys }) },
+      env: {
+        ...parentEnv,
+        ...env,
+        MOCK_RUN_OPTIONS: JSON.stringify({ programDir, stack: "dev", config, secretKeys }),
+      },
       stdio: ["ignore", "ignore", "pipe", "pipe"],
     });
     let report = "";
@@ -55,7 +68,8 @@ function loadOnce(programDir: string, env: NodeJS.ProcessEnv): Promise<Load> {
 /** A program with the real program's SDK imports, touching each imported class, and no resources. */
 function makeEmptyProgram(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), "mastodon-media-empty-"));
-  for (const file of ["Pulumi.yaml", "package.json", "tsconfig.json"]) cpSync(path.join(ROOT, file), path.join(dir, file));
+  for (const file of ["Pulumi.yaml", "package.json", "tsconfig.json"])
+    cpSync(path.join(ROOT, file), path.join(dir, file));
   symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
   const imports = new Set<string>();
   const touched = new Set<string>();
@@ -64,7 +78,9 @@ function makeEmptyProgram(): string {
     for (const m of text.matchAll(/^import (\{[^}]+\}|\* as (\w+)) from "(@pulumi\/[^"]+)";$/gm)) {
       imports.add(m[0]);
       if (m[2]) touched.add(m[2]);
-      else for (const name of m[1].replace(/[{}]/g, "").split(",")) touched.add(name.trim().replace(/^type /, ""));
+      else
+        for (const name of m[1].replace(/[{}]/g, "").split(","))
+          touched.add(name.trim().replace(/^type /, ""));
     }
   }
   const names = [...touched].filter((n) => n && !/^type\b/.test(n));
@@ -75,7 +91,12 @@ function makeEmptyProgram(): string {
   return dir;
 }
 
-async function series(label: string, programDir: string, env: () => NodeJS.ProcessEnv, runs: number): Promise<number> {
+async function series(
+  label: string,
+  programDir: string,
+  env: () => NodeJS.ProcessEnv,
+  runs: number,
+): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) times.push((await loadOnce(programDir, env())).programMs);
   const m = median(times);
@@ -85,7 +106,9 @@ async function series(label: string, programDir: string, env: () => NodeJS.Proce
 
 async function main() {
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
-  console.log(`machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}`);
+  console.log(
+    `machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}`,
+  );
   const empty = makeEmptyProgram();
   const warmCache = mkdtempSync(path.join(os.tmpdir(), "ts-node-warm-"));
   const coldCaches: string[] = [];
@@ -98,12 +121,27 @@ async function main() {
     console.log("\n1. program phase under mocks, warm ts-node cache (goal: real ≤ 1.5× empty)");
     await loadOnce(ROOT, { TS_NODE_CACHE_DIRECTORY: warmCache });
     await loadOnce(empty, { TS_NODE_CACHE_DIRECTORY: warmCache });
-    const warmEmpty = await series("empty program (same SDK imports)", empty, () => ({ TS_NODE_CACHE_DIRECTORY: warmCache }), RUNS);
-    const warmReal = await series("real index.ts", ROOT, () => ({ TS_NODE_CACHE_DIRECTORY: warmCache }), RUNS);
+    const warmEmpty = await series(
+      "empty program (same SDK imports)",
+      empty,
+      () => ({ TS_NODE_CACHE_DIRECTORY: warmCache }),
+      RUNS,
+    );
+    const warmReal = await series(
+      "real index.ts",
+      ROOT,
+      () => ({ TS_NODE_CACHE_DIRECTORY: warmCache }),
+      RUNS,
+    );
     console.log(`  ratio real/empty: ${(warmReal / warmEmpty).toFixed(2)}×`);
 
     console.log("\n2. cold ts-node cache, as on a fresh CI runner (goal: ≤ 2× the warm empty floor)");
-    const coldChecked = await series("real, type-checked (pulumi up's default)", ROOT, () => ({ TS_NODE_CACHE_DIRECTORY: cold() }), 3);
+    const coldChecked = await series(
+      "real, type-checked (pulumi up's default)",
+      ROOT,
+      () => ({ TS_NODE_CACHE_DIRECTORY: cold() }),
+      3,
+    );
     const coldTranspile = await series(
       "real, PULUMI_NODEJS_TRANSPILE_ONLY=true (workflows)",
       ROOT,

@@ -1,8 +1,15 @@
 // Cloudflare in front of the media host: a proxied CNAME to e2, an Origin CA certificate for e2's custom domain,
 // zone-level Authenticated Origin Pulls, and per-host rulesets (edge-rules.ts). Maintainer notes: docs/cloudflare.md.
 import * as pulumi from "@pulumi/pulumi";
-import * as cloudflare from "@pulumi/cloudflare";
-import * as tls from "@pulumi/tls";
+// Submodule imports: loading and type-checking whole provider SDKs costs seconds on every cold `pulumi up`.
+import { AuthenticatedOriginPullsSettings } from "@pulumi/cloudflare/authenticatedOriginPullsSettings";
+import { DnsRecord } from "@pulumi/cloudflare/dnsRecord";
+import { getRulesetsOutput } from "@pulumi/cloudflare/getRulesets";
+import { getZoneOutput } from "@pulumi/cloudflare/getZone";
+import { OriginCaCertificate } from "@pulumi/cloudflare/originCaCertificate";
+import { Ruleset } from "@pulumi/cloudflare/ruleset";
+import { CertRequest } from "@pulumi/tls/certRequest";
+import { PrivateKey } from "@pulumi/tls/privateKey";
 import {
   EDGE_RULE_GROUPS,
   RULESET_PHASES,
@@ -15,12 +22,13 @@ import {
   type ListedRuleset,
   type RulesetPhase,
 } from "./edge-rules";
+import { ORIGIN_CERT_VALIDITY_DAYS } from "./config";
 
 export type { EdgeRuleSwitches, RulesetPhase } from "./edge-rules";
 export { PHASE_OF_GROUP } from "./edge-rules";
 
-/** Validities Cloudflare's Origin CA accepts, in days. */
-export const ORIGIN_CERT_VALIDITY_DAYS: readonly number[] = [7, 30, 90, 365, 730, 1095, 5475];
+/** Validities Cloudflare's Origin CA accepts, in days (defined with the config that offers them). */
+export { ORIGIN_CERT_VALIDITY_DAYS };
 
 export interface OriginCertificateArgs {
   /** Key algorithm: `rsa` (RSA 2048, request type `origin-rsa`) or `ecc` (ECDSA P-256, `origin-ecc`). */
@@ -179,12 +187,12 @@ export class CloudflareMediaHost extends pulumi.ComponentResource {
   readonly zoneId: pulumi.Output<string>;
   /** Name of the CNAME record: the media host, or `*.<domain>`. */
   readonly dnsRecordName: pulumi.Output<string>;
-  readonly dnsRecord: cloudflare.DnsRecord;
+  readonly dnsRecord: DnsRecord;
   /** The origin key; its private parts are secret outputs. */
-  readonly originKey: tls.PrivateKey;
-  readonly originCertificateRequest: tls.CertRequest;
+  readonly originKey: PrivateKey;
+  readonly originCertificateRequest: CertRequest;
   /** Depend on this to act only once the current certificate exists. */
-  readonly originCertificate: cloudflare.OriginCaCertificate;
+  readonly originCertificate: OriginCaCertificate;
   readonly originCertificatePem: pulumi.Output<string>;
   /** Secret. */
   readonly originPrivateKeyPem: pulumi.Output<string>;
@@ -192,9 +200,9 @@ export class CloudflareMediaHost extends pulumi.ComponentResource {
   /** The domain to register as a CNAME in e2's console: `*.<domain>`. */
   readonly cnameDomain: string;
   /** The zone setting; absent when `authenticatedOriginPulls` is false. */
-  readonly authenticatedOriginPulls?: cloudflare.AuthenticatedOriginPullsSettings;
+  readonly authenticatedOriginPulls?: AuthenticatedOriginPullsSettings;
   /** One entry-point ruleset per switched-on rule group, by phase. */
-  readonly rulesets: Partial<Record<RulesetPhase, cloudflare.Ruleset>>;
+  readonly rulesets: Partial<Record<RulesetPhase, Ruleset>>;
 
   constructor(name: string, args: CloudflareMediaHostArgs, opts?: pulumi.ComponentResourceOptions) {
     validateCloudflareMediaHostArgs(args);
@@ -207,7 +215,7 @@ export class CloudflareMediaHost extends pulumi.ComponentResource {
     this.zoneId =
       zoneIdText !== undefined
         ? pulumi.output(zoneIdText)
-        : cloudflare.getZoneOutput({ filter: { name: domain } }, { parent: this }).apply((z) => z.id);
+        : getZoneOutput({ filter: { name: domain } }, { parent: this }).apply((z) => z.id);
     this.cnameDomain = `*.${domain}`;
 
     const recordName = args.dnsRecord === "wildcard" ? this.cnameDomain : mediaHost;
@@ -218,7 +226,7 @@ export class CloudflareMediaHost extends pulumi.ComponentResource {
         );
       return host;
     });
-    this.dnsRecord = new cloudflare.DnsRecord(
+    this.dnsRecord = new DnsRecord(
       `${name}-record`,
       { zoneId: this.zoneId, name: recordName, type: "CNAME", content: originHost, proxied: true, ttl: 1 },
       {
@@ -232,7 +240,7 @@ export class CloudflareMediaHost extends pulumi.ComponentResource {
     // default, so never deleteBeforeReplace here): the old certificate stays valid until the deployment is done.
     const rotation = { replacementTrigger: args.originCertificate.generation };
     const rsa = args.originCertificate.keyType === "rsa";
-    this.originKey = new tls.PrivateKey(
+    this.originKey = new PrivateKey(
       `${name}-origin-key`,
       rsa ? { algorithm: "RSA", rsaBits: 2048 } : { algorithm: "ECDSA", ecdsaCurve: "P256" },
       {
@@ -242,12 +250,12 @@ export class CloudflareMediaHost extends pulumi.ComponentResource {
       },
     );
     const hostnames = [domain, this.cnameDomain];
-    this.originCertificateRequest = new tls.CertRequest(
+    this.originCertificateRequest = new CertRequest(
       `${name}-origin-csr`,
       { privateKeyPem: this.originKey.privateKeyPem, subject: { commonName: domain }, dnsNames: hostnames },
       { parent: this, ...rotation, additionalSecretOutputs: ["privateKeyPem"] },
     );
-    this.originCertificate = new cloudflare.OriginCaCertificate(
+    this.originCertificate = new OriginCaCertificate(
       `${name}-origin-cert`,
       {
         csr: this.originCertificateRequest.certRequestPem,
@@ -263,7 +271,7 @@ export class CloudflareMediaHost extends pulumi.ComponentResource {
 
     if (args.authenticatedOriginPulls) {
       // Retained on delete: turning zone-wide AOP off could break the instance's own origin if it checks it.
-      this.authenticatedOriginPulls = new cloudflare.AuthenticatedOriginPullsSettings(
+      this.authenticatedOriginPulls = new AuthenticatedOriginPullsSettings(
         `${name}-aop`,
         { zoneId: this.zoneId, enabled: true },
         { parent: this, retainOnDelete: true },
@@ -275,7 +283,7 @@ export class CloudflareMediaHost extends pulumi.ComponentResource {
     if (wanted.length > 0) {
       // Preview-time guard: refuse to create an entry point where one we don't own exists (see entryPointProblems).
       const ourName = rulesetName(mediaHost);
-      const listed = cloudflare.getRulesetsOutput({ zoneId: this.zoneId }, { parent: this });
+      const listed = getRulesetsOutput({ zoneId: this.zoneId }, { parent: this });
       const namesByPhase = pulumi.all([this.zoneId, listed]).apply(([zoneId, result]) => {
         const rulesets: ListedRuleset[] = result.rulesets ?? [];
         const problems = entryPointProblems(
@@ -299,7 +307,7 @@ export class CloudflareMediaHost extends pulumi.ComponentResource {
       });
       for (const ruleset of wanted) {
         const adoptedId = adopt.rulesets[ruleset.phase];
-        this.rulesets[ruleset.phase] = new cloudflare.Ruleset(
+        this.rulesets[ruleset.phase] = new Ruleset(
           `${name}-rules-${ruleset.group}`,
           {
             zoneId: this.zoneId,

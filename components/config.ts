@@ -1,29 +1,25 @@
 // Stack configuration → validated, typed settings. No resources here: everything is checked before the
 // program registers anything, and every problem is reported at once, naming the key and what is expected.
 import * as pulumi from "@pulumi/pulumi";
+import {
+  EDGE_RULE_GROUPS,
+  PHASE_OF_GROUP,
+  RULESET_PHASES,
+  type EdgeRuleGroup,
+  type RulesetPhase,
+} from "./edge-rules";
+import type { MastodonRestart } from "./mastodon-env-push";
 
 /** Config namespace: the project name in Pulumi.yaml. */
 export const CONFIG_NAMESPACE = "mastodon-media";
 
 export type DnsRecordMode = "host" | "wildcard";
 export type OriginKeyType = "rsa" | "ecc";
-export type RulesetPhase =
-  | "http_config_settings"
-  | "http_request_cache_settings"
-  | "http_response_headers_transform"
-  | "http_request_firewall_custom";
-export type EdgeRuleGroup = "ssl" | "cache" | "headers" | "methods";
-export type RestartMode = "systemd" | "docker-compose" | "none";
+export type RestartMode = MastodonRestart;
+export type { EdgeRuleGroup, RulesetPhase };
 
-export const EDGE_RULE_GROUPS: readonly EdgeRuleGroup[] = ["ssl", "cache", "headers", "methods"];
-export const RULESET_PHASES: readonly RulesetPhase[] = [
-  "http_config_settings",
-  "http_request_cache_settings",
-  "http_response_headers_transform",
-  "http_request_firewall_custom",
-];
 /** Validities Cloudflare's Origin CA accepts, in days. */
-export const ORIGIN_CERT_VALIDITY_DAYS = [7, 30, 90, 365, 730, 1095, 5475] as const;
+export const ORIGIN_CERT_VALIDITY_DAYS: readonly number[] = [7, 30, 90, 365, 730, 1095, 5475];
 
 /** Defaults of the optional keys; Pulumi.yaml declares the same values (a test keeps them equal). */
 export const DEFAULTS = {
@@ -110,6 +106,8 @@ export interface MastodonHostSettings {
   port: number;
   envFile: string;
   restart: RestartMode;
+  /** The server's SSH public host key (`ssh-ed25519 AAAA...`); unchecked when absent. */
+  hostKey?: string;
   privateKey: pulumi.Output<string>;
 }
 
@@ -218,7 +216,8 @@ export function parseSettings(raw: RawConfig): Settings {
   const domain = parseDomain(get("domain"), problems);
   const bucket = parseBucket(get("bucket") ?? DEFAULTS.bucket, problems);
   const mediaHost = domain && bucket ? `${bucket}.${domain}` : "";
-  if (mediaHost.length > 253) problems.add("bucket", bucket, `a name short enough that "${mediaHost}" fits 253 characters`);
+  if (mediaHost.length > 253)
+    problems.add("bucket", bucket, `a name short enough that "${mediaHost}" fits 253 characters`);
   const e2Endpoint = parseEndpoint(get("e2Endpoint"), problems);
   const e2Region = parseRegion(get("e2Region"), e2Endpoint, problems);
 
@@ -250,29 +249,93 @@ export function parseSettings(raw: RawConfig): Settings {
   const mastodonEnvExtra = parseEnvExtra(get("mastodonEnvExtra"), problems);
   const zoneId = get("cloudflareZoneId");
   if (zoneId !== undefined && !ZONE_ID.test(zoneId)) {
-    problems.add("cloudflareZoneId", zoneId, "the zone's ID: 32 lowercase hexadecimal characters (Cloudflare dashboard → Overview)");
+    problems.add(
+      "cloudflareZoneId",
+      zoneId,
+      "the zone's ID: 32 lowercase hexadecimal characters (Cloudflare dashboard → Overview)",
+    );
   }
-  const dnsRecord = parseChoice("dnsRecord", get("dnsRecord") ?? DEFAULTS.dnsRecord, ["host", "wildcard"] as const, problems);
+  const dnsRecord = parseChoice(
+    "dnsRecord",
+    get("dnsRecord") ?? DEFAULTS.dnsRecord,
+    ["host", "wildcard"] as const,
+    problems,
+  );
   const keyType = parseChoice(
     "originCertificate",
     get("originCertificate") ?? DEFAULTS.originCertificate,
     ["rsa", "ecc"] as const,
     problems,
   );
-  const validityDays = parseInteger("originCertificateValidityDays", get("originCertificateValidityDays"), DEFAULTS.originCertificateValidityDays, problems);
-  if (validityDays !== undefined && !(ORIGIN_CERT_VALIDITY_DAYS as readonly number[]).includes(validityDays)) {
-    problems.add("originCertificateValidityDays", String(validityDays), `one of ${ORIGIN_CERT_VALIDITY_DAYS.join(", ")} (days)`);
+  const validityDays = parseInteger(
+    "originCertificateValidityDays",
+    get("originCertificateValidityDays"),
+    DEFAULTS.originCertificateValidityDays,
+    problems,
+  );
+  if (validityDays !== undefined && !ORIGIN_CERT_VALIDITY_DAYS.includes(validityDays)) {
+    problems.add(
+      "originCertificateValidityDays",
+      String(validityDays),
+      `one of ${ORIGIN_CERT_VALIDITY_DAYS.join(", ")} (days)`,
+    );
   }
-  const generation = parseInteger("originCertificateGeneration", get("originCertificateGeneration"), DEFAULTS.originCertificateGeneration, problems, 1);
-  const authenticatedOriginPulls = parseBoolean("authenticatedOriginPulls", get("authenticatedOriginPulls"), DEFAULTS.authenticatedOriginPulls, problems);
+  const generation = parseInteger(
+    "originCertificateGeneration",
+    get("originCertificateGeneration"),
+    DEFAULTS.originCertificateGeneration,
+    problems,
+    1,
+  );
+  const authenticatedOriginPulls = parseBoolean(
+    "authenticatedOriginPulls",
+    get("authenticatedOriginPulls"),
+    DEFAULTS.authenticatedOriginPulls,
+    problems,
+  );
   const edgeRules = parseEdgeRules(get("edgeRules"), problems);
-  const cnameWaitSeconds = parseInteger("cnameWaitSeconds", get("cnameWaitSeconds"), DEFAULTS.cnameWaitSeconds, problems, 0);
+  const cnameWaitSeconds = parseInteger(
+    "cnameWaitSeconds",
+    get("cnameWaitSeconds"),
+    DEFAULTS.cnameWaitSeconds,
+    problems,
+    0,
+    3600,
+  );
   const verifyEnabled = parseBoolean("verify", get("verify"), DEFAULTS.verify, problems);
-  const verifyTimeoutSeconds = parseInteger("verifyTimeoutSeconds", get("verifyTimeoutSeconds"), DEFAULTS.verifyTimeoutSeconds, problems, 1);
+  const verifyTimeoutSeconds = parseInteger(
+    "verifyTimeoutSeconds",
+    get("verifyTimeoutSeconds"),
+    DEFAULTS.verifyTimeoutSeconds,
+    problems,
+    1,
+    3600,
+  );
   const adopt = parseAdopt(get("adopt"), problems);
-  const mastodonHost = parseMastodonHost(get("mastodonHost"), problems, () => secret("mastodonHostSshKey", true));
+  const mastodonHost = parseMastodonHost(get("mastodonHost"), problems, () =>
+    secret("mastodonHostSshKey", true),
+  );
   if (mastodonHost === undefined && get("mastodonHostSshKey") !== undefined) {
-    problems.addHidden("mastodonHostSshKey", "is set but mastodonHost is not; set mastodonHost too, or remove the key.");
+    problems.addHidden(
+      "mastodonHostSshKey",
+      "is set but mastodonHost is not; set mastodonHost too, or remove the key.",
+    );
+  }
+
+  if (adopt && (adopt.dnsRecordId || Object.keys(adopt.rulesets).length > 0) && zoneId === undefined) {
+    problems.addHidden(
+      "cloudflareZoneId",
+      "is not set, but adopt names Cloudflare IDs; import IDs need the zone ID: set cloudflareZoneId.",
+    );
+  }
+  for (const phase of Object.keys(adopt?.rulesets ?? {}) as RulesetPhase[]) {
+    const group = EDGE_RULE_GROUPS.find((g) => PHASE_OF_GROUP[g] === phase)!;
+    if (edgeRules && !edgeRules[group]) {
+      problems.addHidden(
+        `adopt.rulesets.${phase}`,
+        `adopts a ruleset for the "${group}" rule group, which edgeRules turns off; add "${group}" to edgeRules or drop the adoption.`,
+      );
+    }
   }
 
   if (problems.list.length > 0) throw new ConfigError(problems.list);
@@ -286,7 +349,9 @@ export function parseSettings(raw: RawConfig): Settings {
     e2Endpoint: e2Endpoint!,
     e2Region: e2Region!,
     e2Credentials,
-    mastodonCredentials: sharesKey ? e2Credentials : { accessKeyId: mastodonKey, secretAccessKey: mastodonSecret! },
+    mastodonCredentials: sharesKey
+      ? e2Credentials
+      : { accessKeyId: mastodonKey, secretAccessKey: mastodonSecret! },
     mastodonSharesProgramKey: sharesKey,
     mastodonEnvExtra: mastodonEnvExtra ?? {},
     cloudflare: {
@@ -304,9 +369,11 @@ export function parseSettings(raw: RawConfig): Settings {
 }
 
 function parseDomain(value: string | undefined, problems: Problems): string | undefined {
-  if (value === undefined) return problems.add("domain", value, "the Cloudflare zone apex of the instance, e.g. example.social");
+  if (value === undefined)
+    return problems.add("domain", value, "the Cloudflare zone apex of the instance, e.g. example.social");
   const domain = value.toLowerCase().replace(/\.$/, "");
-  if (!isDnsName(domain)) return problems.add("domain", value, "a DNS name such as example.social (no scheme, no path)");
+  if (!isDnsName(domain))
+    return problems.add("domain", value, "a DNS name such as example.social (no scheme, no path)");
   return domain;
 }
 
@@ -327,33 +394,61 @@ function parseEndpoint(value: string | undefined, problems: Problems): string | 
     "the e2 S3 endpoint host of the bucket's region, e.g. s3.eu-central-2.idrivee2.com (optionally with https://; no path, no port)";
   if (value === undefined) return problems.add("e2Endpoint", value, expected);
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value);
-  if (scheme && scheme[1].toLowerCase() !== "https") return problems.add("e2Endpoint", value, `an https endpoint; ${expected}`);
-  const host = value.replace(/^https:\/\//i, "").replace(/\/$/, "").toLowerCase();
+  if (scheme && scheme[1].toLowerCase() !== "https")
+    return problems.add("e2Endpoint", value, `an https endpoint; ${expected}`);
+  const host = value
+    .replace(/^https:\/\//i, "")
+    .replace(/\/$/, "")
+    .toLowerCase();
   if (!isDnsName(host)) return problems.add("e2Endpoint", value, expected);
   return host;
 }
 
-function parseRegion(value: string | undefined, endpoint: string | undefined, problems: Problems): string | undefined {
+function parseRegion(
+  value: string | undefined,
+  endpoint: string | undefined,
+  problems: Problems,
+): string | undefined {
   if (value !== undefined) {
-    if (!REGION.test(value)) return problems.add("e2Region", value, "a region code such as eu-central-2 or us-midwest-1");
+    if (!REGION.test(value))
+      return problems.add("e2Region", value, "a region code such as eu-central-2 or us-midwest-1");
     return value;
   }
   const derived = endpoint ? E2_REGIONAL_ENDPOINT.exec(endpoint)?.[1] : undefined;
   return derived ?? DEFAULTS.fallbackRegion;
 }
 
-function parseChoice<T extends string>(key: string, value: string, choices: readonly T[], problems: Problems): T | undefined {
+function parseChoice<T extends string>(
+  key: string,
+  value: string,
+  choices: readonly T[],
+  problems: Problems,
+): T | undefined {
   if ((choices as readonly string[]).includes(value)) return value as T;
   return problems.add(key, value, `one of ${choices.map((c) => show(c)).join(", ")}`);
 }
 
-function parseInteger(key: string, value: string | undefined, fallback: number, problems: Problems, min = 0): number | undefined {
+function parseInteger(
+  key: string,
+  value: string | undefined,
+  fallback: number,
+  problems: Problems,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < min) return problems.add(key, value, `a whole number, at least ${min}`);
+  const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from ${min} to ${max}`;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max)
+    return problems.add(key, value, `a whole number, ${range}`);
   return Number(value);
 }
 
-function parseBoolean(key: string, value: string | undefined, fallback: boolean, problems: Problems): boolean | undefined {
+function parseBoolean(
+  key: string,
+  value: string | undefined,
+  fallback: boolean,
+  problems: Problems,
+): boolean | undefined {
   if (value === undefined) return fallback;
   if (value === "true" || value === "false") return value === "true";
   return problems.add(key, value, "true or false");
@@ -371,19 +466,25 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function parseEdgeRules(value: string | undefined, problems: Problems): Record<EdgeRuleGroup, boolean> | undefined {
+function parseEdgeRules(
+  value: string | undefined,
+  problems: Problems,
+): Record<EdgeRuleGroup, boolean> | undefined {
   const expected = `a list drawn from ${EDGE_RULE_GROUPS.map((g) => show(g)).join(", ")} (set with \`pulumi config set --path 'edgeRules[0]' ssl\`; an empty list turns every rule group off)`;
   const groups = value === undefined ? DEFAULTS.edgeRules : parseJson("edgeRules", value, problems, expected);
   if (groups === undefined) return undefined;
   if (!Array.isArray(groups) || groups.some((g) => !(EDGE_RULE_GROUPS as readonly unknown[]).includes(g))) {
     return problems.add("edgeRules", value, expected);
   }
-  return Object.fromEntries(EDGE_RULE_GROUPS.map((g) => [g, groups.includes(g)])) as Record<EdgeRuleGroup, boolean>;
+  return Object.fromEntries(EDGE_RULE_GROUPS.map((g) => [g, groups.includes(g)])) as Record<
+    EdgeRuleGroup,
+    boolean
+  >;
 }
 
 function parseEnvExtra(value: string | undefined, problems: Problems): Record<string, string> | undefined {
   if (value === undefined) return undefined;
-  const expected = "an object of extra Mastodon variables, e.g. {\"S3_FORCE_SINGLE_REQUEST\": \"true\"}";
+  const expected = 'an object of extra Mastodon variables, e.g. {"S3_FORCE_SINGLE_REQUEST": "true"}';
   const parsed = parseJson("mastodonEnvExtra", value, problems, expected);
   if (parsed === undefined) return undefined;
   if (!isPlainObject(parsed)) return problems.add("mastodonEnvExtra", value, expected);
@@ -393,7 +494,10 @@ function parseEnvExtra(value: string | undefined, problems: Problems): Record<st
     if (!ENV_NAME.test(name)) {
       problems.add(key, name, "an environment variable name: uppercase letters, digits and underscores");
     } else if ((MANAGED_ENV_KEYS as readonly string[]).includes(name)) {
-      problems.addHidden(key, `is set by the program itself and cannot be overridden; remove it from mastodonEnvExtra.`);
+      problems.addHidden(
+        key,
+        `is set by the program itself and cannot be overridden; remove it from mastodonEnvExtra.`,
+      );
     } else if (!["string", "number", "boolean"].includes(typeof v) || /[\r\n\0]/.test(String(v))) {
       problems.add(key, v, "a single-line string, number or boolean");
     } else {
@@ -416,7 +520,8 @@ function parseAdopt(value: string | undefined, problems: Problems): Settings["ad
       if (typeof v !== "boolean") problems.add(key, v, "true or false");
       else adopt.bucket = v;
     } else if (field === "dnsRecordId") {
-      if (typeof v !== "string" || !ZONE_ID.test(v)) problems.add(key, v, "the DNS record's ID: 32 hexadecimal characters");
+      if (typeof v !== "string" || !ZONE_ID.test(v))
+        problems.add(key, v, "the DNS record's ID: 32 hexadecimal characters");
       else adopt.dnsRecordId = v;
     } else if (field === "rulesets") {
       if (!isPlainObject(v)) {
@@ -445,22 +550,58 @@ function parseMastodonHost(
   sshKey: () => pulumi.Output<string> | undefined,
 ): MastodonHostSettings | undefined {
   if (value === undefined) return undefined;
-  const expected = `an object like {"host": "mastodon.example.social", "user": "mastodon", "port": 22, "envFile": "${DEFAULTS.mastodonHostEnvFile}", "restart": "systemd"}`;
+  const expected = `an object like {"host": "mastodon.example.social", "user": "mastodon", "port": 22, "envFile": "${DEFAULTS.mastodonHostEnvFile}", "restart": "systemd", "hostKey": "ssh-ed25519 AAAA..."}`;
   const parsed = parseJson("mastodonHost", value, problems, expected);
   if (parsed === undefined) return undefined;
   if (!isPlainObject(parsed)) return problems.add("mastodonHost", value, expected);
-  const { host, user, port = DEFAULTS.mastodonHostPort, envFile = DEFAULTS.mastodonHostEnvFile, restart = DEFAULTS.mastodonHostRestart, ...rest } = parsed;
-  for (const field of Object.keys(rest)) problems.add(`mastodonHost.${field}`, field, "one of host, user, port, envFile, restart");
-  const hostOk = typeof host === "string" && (isDnsName(host.toLowerCase()) || /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || /^[0-9a-f:]+$/i.test(host));
-  if (!hostOk) problems.add("mastodonHost.host", host, "the SSH host name or IP address of the Mastodon server");
-  if (typeof user !== "string" || !/^[a-z_][a-z0-9_.-]*$/i.test(user)) problems.add("mastodonHost.user", user, "a Unix user name");
-  if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) problems.add("mastodonHost.port", port, "a TCP port, 1-65535");
+  const {
+    host,
+    user,
+    port = DEFAULTS.mastodonHostPort,
+    envFile = DEFAULTS.mastodonHostEnvFile,
+    restart = DEFAULTS.mastodonHostRestart,
+    hostKey,
+    ...rest
+  } = parsed;
+  for (const field of Object.keys(rest))
+    problems.add(`mastodonHost.${field}`, field, "one of host, user, port, envFile, restart, hostKey");
+  if (
+    hostKey !== undefined &&
+    (typeof hostKey !== "string" || !/^(ssh-|ecdsa-)[a-z0-9-]+ [A-Za-z0-9+/=]+$/.test(hostKey.trim()))
+  ) {
+    problems.add(
+      "mastodonHost.hostKey",
+      hostKey,
+      'the server\'s public host key, e.g. "ssh-ed25519 AAAA..." (from ssh-keyscan or /etc/ssh/ssh_host_ed25519_key.pub, without the comment)',
+    );
+  }
+  const hostOk =
+    typeof host === "string" &&
+    (isDnsName(host.toLowerCase()) || /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || /^[0-9a-f:]+$/i.test(host));
+  if (!hostOk)
+    problems.add("mastodonHost.host", host, "the SSH host name or IP address of the Mastodon server");
+  if (typeof user !== "string" || !/^[a-z_][a-z0-9_.-]*$/i.test(user))
+    problems.add("mastodonHost.user", user, "a Unix user name");
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535)
+    problems.add("mastodonHost.port", port, "a TCP port, 1-65535");
   if (typeof envFile !== "string" || !envFile.startsWith("/") || /[\r\n\0'"$`\\]/.test(envFile)) {
-    problems.add("mastodonHost.envFile", envFile, "an absolute path without quotes, $, backquotes or backslashes");
+    problems.add(
+      "mastodonHost.envFile",
+      envFile,
+      "an absolute path without quotes, $, backquotes or backslashes",
+    );
   }
   const restartOk = restart === "systemd" || restart === "docker-compose" || restart === "none";
   if (!restartOk) problems.add("mastodonHost.restart", restart, `one of "systemd", "docker-compose", "none"`);
   const privateKey = sshKey();
   if (!hostOk || !restartOk || privateKey === undefined) return undefined;
-  return { host: host as string, user: user as string, port: port as number, envFile: envFile as string, restart, privateKey };
+  return {
+    host: host as string,
+    user: user as string,
+    port: port as number,
+    envFile: envFile as string,
+    restart,
+    hostKey: typeof hostKey === "string" ? hostKey.trim() : undefined,
+    privateKey,
+  };
 }

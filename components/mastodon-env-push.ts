@@ -2,7 +2,7 @@
 // then web and sidekiq are restarted, only when the file changed.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as command from "@pulumi/command";
+import { Command } from "@pulumi/command/remote/command";
 import * as pulumi from "@pulumi/pulumi";
 
 /** How Mastodon's web and sidekiq processes are restarted after the env file changed. */
@@ -146,13 +146,13 @@ export interface MastodonEnvPushArgs {
 }
 
 /**
- * Keeps the S3 block in Mastodon's env file on its server equal to the stack's: one `command.remote.Command`
+ * Keeps the S3 block in Mastodon's env file on its server equal to the stack's: one `Command`
  * that runs when the block, the script or the connection changes. Destroying the stack leaves the file as it
  * is: taking the block out would break a running Mastodon.
  */
 export class MastodonEnvPush extends pulumi.ComponentResource {
   /** The remote command. */
-  public readonly command: command.remote.Command;
+  public readonly command: Command;
   /** What the last run printed: the merge result ("unchanged" or "changed <backup>") and the restart. */
   public readonly stdout: pulumi.Output<string>;
 
@@ -173,7 +173,7 @@ export class MastodonEnvPush extends pulumi.ComponentResource {
 
     super("mastodon-media:mastodon:EnvPush", name, {}, opts);
 
-    this.command = new command.remote.Command(
+    this.command = new Command(
       `${name}-merge`,
       {
         connection: {

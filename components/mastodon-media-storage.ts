@@ -1,11 +1,20 @@
 // The whole media setup for one Mastodon instance: e2 bucket, Cloudflare edge, e2 custom domain, checks.
+// The bucket side and the Cloudflare side are independent; the only chain is
+// key → CSR → certificate → custom domain → media check → (optional) env push.
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "./config";
+import { CloudflareMediaHost } from "./cloudflare-media-host";
 import { E2Bucket } from "./e2-bucket";
+import { E2CustomDomain } from "./e2-custom-domain";
 import { renderMastodonEnv } from "./mastodon-env";
+import { MastodonEnvPush } from "./mastodon-env-push";
+import { MediaCheck } from "./media-check";
 
 /** Validated settings of one instance (see components/config.ts); the stack config is their only source. */
-export type MastodonMediaStorageArgs = Settings;
+export type MastodonMediaStorageArgs = Settings & {
+  /** Key of the object the media check writes and deletes; default `_probe/<stack>.txt`. */
+  probeKey?: string;
+};
 
 /** Everything that puts one Mastodon instance's media on e2 behind Cloudflare. */
 export class MastodonMediaStorage extends pulumi.ComponentResource {
@@ -19,6 +28,18 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
   /** Mastodon's S3 settings for .env.production, one KEY=value per line. Secret. */
   readonly mastodonEnv: pulumi.Output<string>;
   readonly bucket: E2Bucket;
+  readonly edge: CloudflareMediaHost;
+  readonly customDomain: E2CustomDomain;
+  /** Absent when config `verify` is false. */
+  readonly mediaCheck?: MediaCheck;
+  /** Absent unless config `mastodonHost` is set. */
+  readonly envPush?: MastodonEnvPush;
+  /** What the e2 console's "Add CNAME" needs and whether e2 serves it yet. */
+  readonly customDomainStatus: pulumi.Output<{
+    cnameDomain: string;
+    registered: boolean;
+    expectedCertificateSha256: string;
+  }>;
 
   constructor(name: string, args: MastodonMediaStorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mastodon-media:index:MastodonMediaStorage", name, {}, opts);
@@ -44,6 +65,67 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    this.edge = new CloudflareMediaHost(
+      `${name}-edge`,
+      {
+        domain: args.domain,
+        mediaHost: args.mediaHost,
+        zoneId: args.cloudflare.zoneId,
+        originHost: args.e2Endpoint,
+        dnsRecord: args.cloudflare.dnsRecord,
+        originCertificate: args.cloudflare.originCertificate,
+        authenticatedOriginPulls: args.cloudflare.authenticatedOriginPulls,
+        edgeRules: args.cloudflare.edgeRules,
+        adopt: { dnsRecordId: args.adopt.dnsRecordId, rulesets: args.adopt.rulesets },
+      },
+      { parent: this },
+    );
+
+    // e2 serves the media host only once the console's CNAME step has the certificate: checked, not assumed.
+    this.customDomain = new E2CustomDomain(
+      `${name}-custom-domain`,
+      {
+        endpoint: args.e2Endpoint,
+        hostname: args.mediaHost,
+        cnameDomain: this.edge.cnameDomain,
+        certificatePem: this.edge.originCertificatePem,
+        privateKeyPem: this.edge.originPrivateKeyPem,
+        waitSeconds: args.cnameWaitSeconds,
+      },
+      { parent: this, dependsOn: [this.edge.dnsRecord, this.edge.originCertificate] },
+    );
+
+    if (args.verify.enabled) {
+      this.mediaCheck = new MediaCheck(
+        `${name}-media-check`,
+        {
+          mediaHost: args.mediaHost,
+          e2Endpoint: args.e2Endpoint,
+          bucketName: this.bucket.bucketName,
+          region: args.e2Region,
+          probeKey: args.probeKey ?? `_probe/${pulumi.getStack()}.txt`,
+          accessKeyId: args.e2Credentials.accessKeyId,
+          secretAccessKey: args.e2Credentials.secretAccessKey,
+          timeoutSeconds: args.verify.timeoutSeconds,
+          // What changes the media host's behaviour without changing the check's own inputs.
+          triggers: [
+            this.customDomain.expectedCertificateSha256,
+            this.bucket.policyJson,
+            ...Object.values(this.edge.rulesets).map((ruleset) => ruleset.id),
+          ],
+        },
+        {
+          parent: this,
+          dependsOn: [
+            this.customDomain,
+            this.bucket.policy,
+            this.edge.dnsRecord,
+            ...Object.values(this.edge.rulesets),
+          ],
+        },
+      );
+    }
+
     this.mediaHost = args.mediaHost;
     this.mediaBaseUrl = `https://${args.mediaHost}`;
     this.bucketName = this.bucket.bucketName;
@@ -63,7 +145,36 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
       ),
     );
 
+    if (args.mastodonHost) {
+      if (!args.mastodonHost.hostKey) {
+        pulumi.log.warn(
+          "mastodonHost.hostKey is not set: the SSH connection does not verify the server, so whatever answers at " +
+            `${args.mastodonHost.host} receives the S3 keys. Set it to the server's public host key.`,
+          this,
+        );
+      }
+      // Only switch Mastodon over once the media host is proven to serve files (or at least registered).
+      this.envPush = new MastodonEnvPush(
+        `${name}-env-push`,
+        { ...args.mastodonHost, envBlock: this.mastodonEnv },
+        { parent: this, dependsOn: this.mediaCheck ? [this.mediaCheck] : [this.customDomain] },
+      );
+    }
+
+    this.customDomainStatus = pulumi
+      .all([
+        this.customDomain.cnameDomain,
+        this.customDomain.registered,
+        this.customDomain.expectedCertificateSha256,
+      ])
+      .apply(([cnameDomain, registered, expectedCertificateSha256]) => ({
+        cnameDomain,
+        registered,
+        expectedCertificateSha256,
+      }));
+
     this.registerOutputs({
+      customDomain: this.customDomainStatus,
       mediaHost: this.mediaHost,
       mediaBaseUrl: this.mediaBaseUrl,
       bucketName: this.bucketName,

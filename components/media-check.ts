@@ -2,7 +2,8 @@
 // media host is in place (the caller orders it with dependsOn: bucket policy, DNS record, custom domain).
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
+import { Command } from "@pulumi/command/local/command";
+import { Logging } from "@pulumi/command/types/enums/local";
 
 /** What the Command runs, from the project root. Inputs go through the environment, never argv. */
 export const MEDIA_CHECK_COMMAND = "node --import tsx scripts/media-check.ts";
@@ -65,7 +66,7 @@ export interface MediaCheckArgs {
  */
 export class MediaCheck extends pulumi.ComponentResource {
   /** The Command running the check; depend on it to order things after a successful check. */
-  public readonly command: command.local.Command;
+  public readonly command: Command;
   /** The check's report: one `ok   <check>` / `FAIL <check>: <reason>` line per check. Holds no secret. */
   public readonly report: pulumi.Output<string>;
 
@@ -79,7 +80,7 @@ export class MediaCheck extends pulumi.ComponentResource {
     }
     super("mastodon-media:verify:MediaCheck", name, {}, opts);
 
-    this.command = new command.local.Command(
+    this.command = new Command(
       `${name}-run`,
       {
         create: MEDIA_CHECK_COMMAND,
@@ -97,7 +98,7 @@ export class MediaCheck extends pulumi.ComponentResource {
         },
         triggers: args.triggers ?? [],
         // Show the check lines live during `pulumi up`: the script guarantees they hold no secret.
-        logging: command.types.enums.local.Logging.StdoutAndStderr,
+        logging: Logging.StdoutAndStderr,
         // The check does not read its previous run's output; keep it out of the environment.
         addPreviousOutputInEnv: false,
       },

@@ -2,7 +2,13 @@
 // no cloud, credentials or Pulumi CLI. Prints the resource tree, the bucket policy, the Cloudflare rules and
 // the Mastodon env block with secrets masked. Encrypted config values become placeholders.
 import * as path from "node:path";
-import { OFFLINE_INVOKES, runProgramUnderMocks, type MockRunResult, type Registration } from "./lib/mock-run";
+import {
+  OFFLINE_INVOKES,
+  maskSecrets,
+  runProgramUnderMocks,
+  type MockRunResult,
+  type Registration,
+} from "./lib/mock-run";
 import { readStackConfig } from "./lib/stack-file";
 
 const MASK = "[secret]";
@@ -18,10 +24,14 @@ function shortValue(value: unknown): string {
 /** Inputs worth a glance in the tree; secrets masked, documents shown in their own sections. */
 function keyInputs(r: Registration): string {
   const skip = new Set(["policy", "rules", "__provider"]);
-  const parts = Object.entries(r.inputs)
+  const masked = maskSecrets(r.wireInputs, MASK) as Record<string, unknown>;
+  const parts = Object.entries(masked)
     .filter(([k, v]) => !skip.has(k) && v !== undefined && v !== "")
-    .map(([k, v]) => `${k}=${r.secretInputs.includes(k) ? MASK : shortValue(v)}`);
-  const flags = [r.options.protect && "protected", r.options.importId && `import ${r.options.importId}`].filter(Boolean);
+    .map(([k, v]) => `${k}=${shortValue(v)}`);
+  const flags = [
+    r.options.protect && "protected",
+    r.options.importId && `import ${r.options.importId}`,
+  ].filter(Boolean);
   return [...parts, ...flags.map((f) => `[${f}]`)].join("  ");
 }
 
@@ -32,7 +42,9 @@ export function renderTree(registrations: Registration[]): string[] {
   const walk = (parent: string, depth: number) => {
     for (const r of children.get(parent) ?? []) {
       const inputs = keyInputs(r);
-      lines.push(`${"  ".repeat(depth)}${r.type}  ${r.name}${inputs ? `\n${"  ".repeat(depth + 2)}${inputs}` : ""}`);
+      lines.push(
+        `${"  ".repeat(depth)}${r.type}  ${r.name}${inputs ? `\n${"  ".repeat(depth + 2)}${inputs}` : ""}`,
+      );
       walk(r.urn, depth + 1);
     }
   };
@@ -54,17 +66,28 @@ function renderRules(registrations: Registration[]): string[] {
   const rulesets = registrations.filter((r) => r.type === "cloudflare:index/ruleset:Ruleset");
   if (rulesets.length === 0) return ["(no rulesets)"];
   return rulesets.flatMap((r) => {
-    const rules = (r.inputs.rules ?? []) as { expression?: string; action?: string; actionParameters?: unknown; description?: string }[];
+    const rules = (r.inputs.rules ?? []) as {
+      expression?: string;
+      action?: string;
+      actionParameters?: unknown;
+      description?: string;
+    }[];
     return [
       `${r.inputs.phase}  (${r.name}${r.options.importId ? `, import ${r.options.importId}` : ""})`,
-      ...rules.map((rule) => `  ${rule.action}  when ${rule.expression}\n    ${JSON.stringify(rule.actionParameters ?? {})}`),
+      ...rules.map(
+        (rule) =>
+          `  ${rule.action}  when ${rule.expression}\n    ${JSON.stringify(rule.actionParameters ?? {})}`,
+      ),
     ];
   });
 }
 
 export function renderSynth(stack: string, result: MockRunResult): string {
   const policy = result.registrations.find((r) => r.type === "aws:s3/bucketPolicy:BucketPolicy");
-  const env = typeof result.outputs.mastodonEnv === "string" ? maskEnvBlock(result.outputs.mastodonEnv) : "(no mastodonEnv output)";
+  const env =
+    typeof result.outputs.mastodonEnv === "string"
+      ? maskEnvBlock(result.outputs.mastodonEnv)
+      : "(no mastodonEnv output)";
   const outputs = Object.entries(result.outputs)
     .filter(([k]) => k !== "mastodonEnv")
     .map(([k, v]) => `  ${k}: ${result.secretOutputs.includes(k) ? MASK : shortValue(v)}`);
@@ -100,7 +123,15 @@ async function main() {
   const projectDir = path.join(__dirname, "..");
   const stack = stackArg(process.argv.slice(2));
   const { config, secretKeys, project } = readStackConfig(projectDir, stack);
-  const result = await runProgramUnderMocks({ programDir: projectDir, project, stack, config, secretKeys, typescript: false, invokes: OFFLINE_INVOKES });
+  const result = await runProgramUnderMocks({
+    programDir: projectDir,
+    project,
+    stack,
+    config,
+    secretKeys,
+    typescript: false,
+    invokes: OFFLINE_INVOKES,
+  });
   process.stdout.write(renderSynth(stack, result));
 }
 

@@ -6,21 +6,33 @@ import { publicReadPolicy } from "../components/bucket-policy";
 
 async function anonymous(action: string, resource: string, policy: object): Promise<string> {
   const simulation = {
-    request: { principal: anonymousPrincipal, action, resource: { resource, accountId: "123456789012" }, contextVariables: {} },
+    request: {
+      principal: anonymousPrincipal,
+      action,
+      resource: { resource, accountId: "123456789012" },
+      contextVariables: {},
+    },
     identityPolicies: [],
     serviceControlPolicies: [],
     resourceControlPolicies: [],
     resourcePolicy: policy,
   } as unknown as Simulation;
   const response = (await runSimulation(simulation, {})) as { overallResult?: string; errors?: unknown };
-  assert.equal(response.errors, undefined, `simulation rejected its input: ${JSON.stringify(response.errors)}`);
+  assert.equal(
+    response.errors,
+    undefined,
+    `simulation rejected its input: ${JSON.stringify(response.errors)}`,
+  );
   return response.overallResult ?? "no result";
 }
 
 const policy = publicReadPolicy("files");
 
 test("anonymous read of an object in the bucket is allowed", async () => {
-  assert.equal(await anonymous("s3:GetObject", "arn:aws:s3:::files/media_attachments/files/1/original/a.png", policy), "Allowed");
+  assert.equal(
+    await anonymous("s3:GetObject", "arn:aws:s3:::files/media_attachments/files/1/original/a.png", policy),
+    "Allowed",
+  );
 });
 
 for (const [action, resource] of [
@@ -44,7 +56,14 @@ for (const [action, resource] of [
 test("the evaluator does allow anonymous writes under a public read-write policy (control)", async () => {
   const publicReadWrite = {
     Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: "*", Action: "s3:*", Resource: ["arn:aws:s3:::files", "arn:aws:s3:::files/*"] }],
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: ["arn:aws:s3:::files", "arn:aws:s3:::files/*"],
+      },
+    ],
   };
   assert.equal(await anonymous("s3:PutObject", "arn:aws:s3:::files/a.png", publicReadWrite), "Allowed");
   assert.equal(await anonymous("s3:ListBucket", "arn:aws:s3:::files", publicReadWrite), "Allowed");
@@ -52,6 +71,12 @@ test("the evaluator does allow anonymous writes under a public read-write policy
 
 test("the policy has one statement, scoped to the named bucket's objects", () => {
   assert.deepEqual(publicReadPolicy("media-bucket").Statement, [
-    { Sid: "PublicReadObjects", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::media-bucket/*" },
+    {
+      Sid: "PublicReadObjects",
+      Effect: "Allow",
+      Principal: "*",
+      Action: "s3:GetObject",
+      Resource: "arn:aws:s3:::media-bucket/*",
+    },
   ]);
 });

@@ -31,7 +31,8 @@ function assertRejected(overrides: Record<string, string | undefined>, key: stri
   const problems = problemsOf(minimalConfig(overrides));
   const problem = problems.find((p) => p.startsWith(`mastodon-media:${key} `));
   assert.ok(problem, `no problem reported for ${key}; got ${JSON.stringify(problems)}`);
-  for (const fragment of fragments) assert.ok(problem.includes(fragment), `"${problem}" should mention ${fragment}`);
+  for (const fragment of fragments)
+    assert.ok(problem.includes(fragment), `"${problem}" should mention ${fragment}`);
   return problem;
 }
 
@@ -51,12 +52,21 @@ test("a minimal config yields the media host, endpoint, derived region and defau
 });
 
 test("a leading https:// and trailing slash on the endpoint are stripped", () => {
-  assert.equal(parseSettings(minimalConfig({ e2Endpoint: "https://s3.us-midwest-1.idrivee2.com/" })).e2Endpoint, "s3.us-midwest-1.idrivee2.com");
+  assert.equal(
+    parseSettings(minimalConfig({ e2Endpoint: "https://s3.us-midwest-1.idrivee2.com/" })).e2Endpoint,
+    "s3.us-midwest-1.idrivee2.com",
+  );
 });
 
 test("an older per-account endpoint signs with us-east-1 unless e2Region is set", () => {
-  assert.equal(parseSettings(minimalConfig({ e2Endpoint: "abcd.fra.idrivee2-22.com" })).e2Region, "us-east-1");
-  assert.equal(parseSettings(minimalConfig({ e2Endpoint: "abcd.fra.idrivee2-22.com", e2Region: "eu-west-4" })).e2Region, "eu-west-4");
+  assert.equal(
+    parseSettings(minimalConfig({ e2Endpoint: "abcd.fra.idrivee2-22.com" })).e2Region,
+    "us-east-1",
+  );
+  assert.equal(
+    parseSettings(minimalConfig({ e2Endpoint: "abcd.fra.idrivee2-22.com", e2Region: "eu-west-4" })).e2Region,
+    "eu-west-4",
+  );
 });
 
 test("empty strings (Pulumi.yaml defaults for optional keys) count as unset", () => {
@@ -73,7 +83,10 @@ test("Mastodon gets the program's key when no bucket-scoped key is set", async (
 
 test("a bucket-scoped Mastodon key is used when both halves are set, and stays secret", async () => {
   const s = parseSettings(
-    minimalConfig({ mastodonAccessKeyId: SECRET_VALUES.mastodonAccessKeyId, mastodonSecretAccessKey: SECRET_VALUES.mastodonSecretAccessKey }),
+    minimalConfig({
+      mastodonAccessKeyId: SECRET_VALUES.mastodonAccessKeyId,
+      mastodonSecretAccessKey: SECRET_VALUES.mastodonSecretAccessKey,
+    }),
   );
   assert.equal(s.mastodonSharesProgramKey, false);
   assert.equal(await valueOf(s.mastodonCredentials.accessKeyId), SECRET_VALUES.mastodonAccessKeyId);
@@ -85,18 +98,33 @@ test("edgeRules, adopt, mastodonEnvExtra and mastodonHost objects are parsed", (
   const s = parseSettings(
     minimalConfig({
       edgeRules: JSON.stringify(["ssl", "headers"]),
-      adopt: JSON.stringify({ bucket: true, dnsRecordId: "a".repeat(32), rulesets: { http_config_settings: "b".repeat(32) } }),
+      adopt: JSON.stringify({
+        bucket: true,
+        dnsRecordId: "a".repeat(32),
+        rulesets: { http_config_settings: "b".repeat(32) },
+      }),
+      cloudflareZoneId: "c".repeat(32),
       mastodonEnvExtra: JSON.stringify({ S3_FORCE_SINGLE_REQUEST: true, S3_READ_TIMEOUT: 30 }),
-      mastodonHost: JSON.stringify({ host: "mastodon.example.social", user: "mastodon", restart: "docker-compose" }),
+      mastodonHost: JSON.stringify({
+        host: "mastodon.example.social",
+        user: "mastodon",
+        restart: "docker-compose",
+        hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+      }),
       mastodonHostSshKey: SECRET_VALUES.mastodonHostSshKey,
     }),
   );
   assert.deepEqual(s.cloudflare.edgeRules, { ssl: true, cache: false, headers: true, methods: false });
-  assert.deepEqual(s.adopt, { bucket: true, dnsRecordId: "a".repeat(32), rulesets: { http_config_settings: "b".repeat(32) } });
+  assert.deepEqual(s.adopt, {
+    bucket: true,
+    dnsRecordId: "a".repeat(32),
+    rulesets: { http_config_settings: "b".repeat(32) },
+  });
   assert.deepEqual(s.mastodonEnvExtra, { S3_FORCE_SINGLE_REQUEST: "true", S3_READ_TIMEOUT: "30" });
   assert.equal(s.mastodonHost?.port, 22);
   assert.equal(s.mastodonHost?.envFile, DEFAULTS.mastodonHostEnvFile);
   assert.equal(s.mastodonHost?.restart, "docker-compose");
+  assert.match(s.mastodonHost?.hostKey ?? "", /^ssh-ed25519 AAAA/);
 });
 
 test("an empty edgeRules list turns every rule group off", () => {
@@ -109,9 +137,14 @@ test("an empty edgeRules list turns every rule group off", () => {
 });
 
 test("missing required keys are each named", () => {
-  const problems = problemsOf(minimalConfig({ domain: undefined, e2Endpoint: undefined, e2SecretAccessKey: undefined }));
+  const problems = problemsOf(
+    minimalConfig({ domain: undefined, e2Endpoint: undefined, e2SecretAccessKey: undefined }),
+  );
   for (const key of ["domain", "e2Endpoint", "e2SecretAccessKey"]) {
-    assert.ok(problems.some((p) => p.startsWith(`mastodon-media:${key} is not set`)), `${key} missing from ${JSON.stringify(problems)}`);
+    assert.ok(
+      problems.some((p) => p.startsWith(`mastodon-media:${key} is not set`)),
+      `${key} missing from ${JSON.stringify(problems)}`,
+    );
   }
 });
 
@@ -128,7 +161,12 @@ test("a bucket that is not one lowercase DNS label of 3-63 characters is rejecte
 });
 
 test("an endpoint with another scheme, a path or a port is rejected", () => {
-  assertRejected({ e2Endpoint: "http://s3.eu-central-2.idrivee2.com" }, "e2Endpoint", `"http://s3.eu-central-2.idrivee2.com"`, "https");
+  assertRejected(
+    { e2Endpoint: "http://s3.eu-central-2.idrivee2.com" },
+    "e2Endpoint",
+    `"http://s3.eu-central-2.idrivee2.com"`,
+    "https",
+  );
   assertRejected({ e2Endpoint: "https://s3.eu-central-2.idrivee2.com/files" }, "e2Endpoint", "no path");
   assertRejected({ e2Endpoint: "s3.eu-central-2.idrivee2.com:8443" }, "e2Endpoint", "no port");
 });
@@ -139,11 +177,18 @@ test("a secret stored in plain text is rejected without echoing it", () => {
   const problems = problemsOf(plain);
   const problem = problems.find((p) => p.startsWith("mastodon-media:e2SecretAccessKey "));
   assert.ok(problem?.includes("pulumi config set --secret e2SecretAccessKey"));
-  assert.ok(!problems.join("\n").includes(SECRET_VALUES.e2SecretAccessKey), "the secret value leaked into the message");
+  assert.ok(
+    !problems.join("\n").includes(SECRET_VALUES.e2SecretAccessKey),
+    "the secret value leaked into the message",
+  );
 });
 
 test("half a Mastodon key pair is rejected", () => {
-  assertRejected({ mastodonAccessKeyId: SECRET_VALUES.mastodonAccessKeyId }, "mastodonSecretAccessKey", "both");
+  assertRejected(
+    { mastodonAccessKeyId: SECRET_VALUES.mastodonAccessKeyId },
+    "mastodonSecretAccessKey",
+    "both",
+  );
 });
 
 test("unknown values of choice settings are rejected naming the choices", () => {
@@ -156,26 +201,89 @@ test("unknown values of choice settings are rejected naming the choices", () => 
 });
 
 test("a zone ID that is not 32 hex characters is rejected", () => {
-  assertRejected({ cloudflareZoneId: "zone-example-social" }, "cloudflareZoneId", `"zone-example-social"`, "32");
+  assertRejected(
+    { cloudflareZoneId: "zone-example-social" },
+    "cloudflareZoneId",
+    `"zone-example-social"`,
+    "32",
+  );
 });
 
 test("mastodonEnvExtra may not override managed variables or carry newlines", () => {
-  assertRejected({ mastodonEnvExtra: JSON.stringify({ S3_BUCKET: "other" }) }, "mastodonEnvExtra.S3_BUCKET", "set by the program");
+  assertRejected(
+    { mastodonEnvExtra: JSON.stringify({ S3_BUCKET: "other" }) },
+    "mastodonEnvExtra.S3_BUCKET",
+    "set by the program",
+  );
   assertRejected({ mastodonEnvExtra: JSON.stringify({ lower: "x" }) }, "mastodonEnvExtra.lower", "uppercase");
-  assertRejected({ mastodonEnvExtra: JSON.stringify({ S3_KEY_PREFIX: "a\nb" }) }, "mastodonEnvExtra.S3_KEY_PREFIX", "single-line");
+  assertRejected(
+    { mastodonEnvExtra: JSON.stringify({ S3_KEY_PREFIX: "a\nb" }) },
+    "mastodonEnvExtra.S3_KEY_PREFIX",
+    "single-line",
+  );
   assertRejected({ mastodonEnvExtra: "not json" }, "mastodonEnvExtra", `"not json"`, "object");
 });
 
 test("adopt entries are checked: unknown fields, phases and malformed IDs", () => {
   assertRejected({ adopt: JSON.stringify({ zone: true }) }, "adopt.zone", "bucket, dnsRecordId, rulesets");
-  assertRejected({ adopt: JSON.stringify({ rulesets: { http_request_origin: "a".repeat(32) } }) }, "adopt.rulesets.http_request_origin", "phases");
+  assertRejected(
+    { adopt: JSON.stringify({ rulesets: { http_request_origin: "a".repeat(32) } }) },
+    "adopt.rulesets.http_request_origin",
+    "phases",
+  );
   assertRejected({ adopt: JSON.stringify({ dnsRecordId: "123" }) }, "adopt.dnsRecordId", `"123"`);
 });
 
+test("adopting Cloudflare IDs needs the zone ID, and an adopted ruleset's rule group must be on", () => {
+  assertRejected(
+    { adopt: JSON.stringify({ dnsRecordId: "a".repeat(32) }) },
+    "cloudflareZoneId",
+    "adopt",
+    "zone ID",
+  );
+  assertRejected(
+    {
+      adopt: JSON.stringify({ rulesets: { http_request_firewall_custom: "b".repeat(32) } }),
+      cloudflareZoneId: "c".repeat(32),
+      edgeRules: '["ssl"]',
+    },
+    "adopt.rulesets.http_request_firewall_custom",
+    `"methods"`,
+  );
+  assert.equal(parseSettings(minimalConfig({ adopt: JSON.stringify({ bucket: true }) })).adopt.bucket, true);
+});
+
+test("time-outs are capped at an hour", () => {
+  assertRejected({ verifyTimeoutSeconds: "3601" }, "verifyTimeoutSeconds", "from 1 to 3600");
+  assertRejected({ cnameWaitSeconds: "7200" }, "cnameWaitSeconds", "from 0 to 3600");
+});
+
 test("mastodonHost needs a host, a user, a known restart mode and the SSH key secret", () => {
-  assertRejected({ mastodonHost: JSON.stringify({ user: "mastodon" }), mastodonHostSshKey: "k" }, "mastodonHost.host");
-  assertRejected({ mastodonHost: JSON.stringify({ host: "h.example", user: "mastodon", restart: "reboot" }), mastodonHostSshKey: "k" }, "mastodonHost.restart", "reboot");
-  assertRejected({ mastodonHost: JSON.stringify({ host: "h.example", user: "mastodon" }) }, "mastodonHostSshKey", "not set");
+  assertRejected(
+    { mastodonHost: JSON.stringify({ user: "mastodon" }), mastodonHostSshKey: "k" },
+    "mastodonHost.host",
+  );
+  assertRejected(
+    {
+      mastodonHost: JSON.stringify({ host: "h.example", user: "mastodon", restart: "reboot" }),
+      mastodonHostSshKey: "k",
+    },
+    "mastodonHost.restart",
+    "reboot",
+  );
+  assertRejected(
+    { mastodonHost: JSON.stringify({ host: "h.example", user: "mastodon" }) },
+    "mastodonHostSshKey",
+    "not set",
+  );
+  assertRejected(
+    {
+      mastodonHost: JSON.stringify({ host: "h.example", user: "m", hostKey: "AAAA" }),
+      mastodonHostSshKey: "k",
+    },
+    "mastodonHost.hostKey",
+    "ssh-ed25519",
+  );
 });
 
 test("unknown keys in the namespace are rejected as typos", () => {
@@ -195,12 +303,18 @@ test("Pulumi.yaml declares every scalar key with the program's defaults, and the
   const optionalSecrets = SECRET_KEYS.filter((k) => !declared.includes(k));
   assert.deepEqual([...declared, ...OBJECT_KEYS, ...optionalSecrets].sort(), [...KNOWN_KEYS].sort());
   for (const key of [...OBJECT_KEYS, ...optionalSecrets]) {
-    assert.match(readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8"), new RegExp(`#\\s+(${key}\\b|.*\\b${key}\\b)`), `${key} undocumented`);
+    assert.match(
+      readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8"),
+      new RegExp(`#\\s+(${key}\\b|.*\\b${key}\\b)`),
+      `${key} undocumented`,
+    );
   }
   for (const [key, decl] of Object.entries(project.config)) {
     assert.ok(decl.description, `${key} has no description`);
-    if (key in DEFAULTS) assert.deepEqual(decl.default, DEFAULTS[key as keyof typeof DEFAULTS], `default of ${key}`);
-    if ((SECRET_KEYS as readonly string[]).includes(key)) assert.equal(decl.secret, true, `${key} must be declared secret`);
+    if (key in DEFAULTS)
+      assert.deepEqual(decl.default, DEFAULTS[key as keyof typeof DEFAULTS], `default of ${key}`);
+    if ((SECRET_KEYS as readonly string[]).includes(key))
+      assert.equal(decl.secret, true, `${key} must be declared secret`);
   }
   for (const required of ["domain", "e2Endpoint", "e2AccessKeyId", "e2SecretAccessKey"]) {
     assert.equal(project.config[required].default, undefined, `${required} must stay required`);

@@ -27,9 +27,17 @@ const one = (r: MockRunResult, type: string) => {
 test("the aws provider is aimed at the e2 endpoint, path-style, with AWS-only checks skipped", async () => {
   const provider = one(await build(), "pulumi:providers:aws");
   assert.equal(provider.name, "media-e2");
-  assert.deepEqual(JSON.parse(provider.inputs.endpoints as string), [{ s3: "https://s3.us-midwest-1.idrivee2.com" }]);
+  assert.deepEqual(JSON.parse(provider.inputs.endpoints as string), [
+    { s3: "https://s3.us-midwest-1.idrivee2.com" },
+  ]);
   assert.equal(provider.inputs.region, "us-midwest-1");
-  for (const flag of ["s3UsePathStyle", "skipCredentialsValidation", "skipRequestingAccountId", "skipRegionValidation", "skipMetadataApiCheck"]) {
+  for (const flag of [
+    "s3UsePathStyle",
+    "skipCredentialsValidation",
+    "skipRequestingAccountId",
+    "skipRegionValidation",
+    "skipMetadataApiCheck",
+  ]) {
     assert.equal(provider.inputs[flag], "true", flag);
   }
 });
@@ -43,7 +51,10 @@ test("the bucket and its policy use the e2 provider, never the default AWS one",
   const r = await build();
   const provider = one(r, "pulumi:providers:aws");
   for (const type of ["aws:s3/bucket:Bucket", "aws:s3/bucketPolicy:BucketPolicy"]) {
-    assert.ok(one(r, type).providerRef.startsWith(`${provider.urn}::`), `${type} uses ${one(r, type).providerRef}`);
+    assert.ok(
+      one(r, type).providerRef.startsWith(`${provider.urn}::`),
+      `${type} uses ${one(r, type).providerRef}`,
+    );
   }
 });
 
@@ -63,13 +74,25 @@ test("the policy grants anonymous GetObject on the bucket's objects and nothing 
   assert.equal(policy.inputs.bucket, "files");
   assert.deepEqual(JSON.parse(policy.inputs.policy as string), {
     Version: "2012-10-17",
-    Statement: [{ Sid: "PublicReadObjects", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::files/*" }],
+    Statement: [
+      {
+        Sid: "PublicReadObjects",
+        Effect: "Allow",
+        Principal: "*",
+        Action: "s3:GetObject",
+        Resource: "arn:aws:s3:::files/*",
+      },
+    ],
   });
 });
 
 test("the policy waits for the bucket", async () => {
   const r = await build();
-  assert.ok(one(r, "aws:s3/bucketPolicy:BucketPolicy").options.dependencies.includes(one(r, "aws:s3/bucket:Bucket").urn));
+  assert.ok(
+    one(r, "aws:s3/bucketPolicy:BucketPolicy").options.dependencies.includes(
+      one(r, "aws:s3/bucket:Bucket").urn,
+    ),
+  );
 });
 
 test("adopting imports the existing bucket and policy by bucket name, still protected", async () => {
@@ -82,5 +105,8 @@ test("adopting imports the existing bucket and policy by bucket name, still prot
 
 test("no ownership-controls, public-access-block or tagging resources are made (e2 lacks them)", async () => {
   const types = (await build()).registrations.map((x) => x.type);
-  assert.deepEqual(types.filter((t) => /PublicAccessBlock|OwnershipControls|Tag/i.test(t)), []);
+  assert.deepEqual(
+    types.filter((t) => /PublicAccessBlock|OwnershipControls|Tag/i.test(t)),
+    [],
+  );
 });

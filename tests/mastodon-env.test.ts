@@ -33,8 +33,15 @@ test("the env block lists Mastodon's S3 settings in order, one per line", () => 
 });
 
 test("extra variables follow the managed ones in the order given", () => {
-  const block = renderMastodonEnv({ ...values, extra: { S3_FORCE_SINGLE_REQUEST: "true", S3_READ_TIMEOUT: "30" } });
-  assert.ok(block.endsWith("AWS_RESPONSE_CHECKSUM_VALIDATION=WHEN_REQUIRED\nS3_FORCE_SINGLE_REQUEST=true\nS3_READ_TIMEOUT=30\n"));
+  const block = renderMastodonEnv({
+    ...values,
+    extra: { S3_FORCE_SINGLE_REQUEST: "true", S3_READ_TIMEOUT: "30" },
+  });
+  assert.ok(
+    block.endsWith(
+      "AWS_RESPONSE_CHECKSUM_VALIDATION=WHEN_REQUIRED\nS3_FORCE_SINGLE_REQUEST=true\nS3_READ_TIMEOUT=30\n",
+    ),
+  );
 });
 
 test("values with spaces, # or $ are single-quoted, which dotenv reads literally", () => {

@@ -21,7 +21,8 @@ test("the stack exports the media host, base URL, bucket and endpoint in plain t
   assert.equal(outputs.mediaBaseUrl, "https://files.example.social");
   assert.equal(outputs.bucketName, "files");
   assert.equal(outputs.e2Endpoint, "s3.eu-central-2.idrivee2.com");
-  for (const name of ["mediaHost", "mediaBaseUrl", "bucketName", "e2Endpoint"]) assert.ok(!secretOutputs.includes(name), name);
+  for (const name of ["mediaHost", "mediaBaseUrl", "bucketName", "e2Endpoint"])
+    assert.ok(!secretOutputs.includes(name), name);
 });
 
 test("mastodonEnv is a secret output holding the bucket-scoped Mastodon key, not the program's", async () => {
@@ -39,7 +40,11 @@ test("no secret value appears in plain text in any registration or stack output"
   const { registrations, wireOutputs } = await programRun();
   for (const [name, secret] of Object.entries(SECRET_VALUES)) {
     for (const r of registrations) {
-      assert.deepEqual(plaintextOccurrences(r.wireInputs, secret), [], `${name} in plain text in ${r.type} ${r.name}`);
+      assert.deepEqual(
+        plaintextOccurrences(r.wireInputs, secret),
+        [],
+        `${name} in plain text in ${r.type} ${r.name}`,
+      );
     }
     assert.deepEqual(plaintextOccurrences(wireOutputs, secret), [], `${name} in plain text in stack outputs`);
   }
@@ -57,5 +62,11 @@ test("every resource sits under the one top-level component", async () => {
 });
 
 test("the secret leak check does see a plain-text value (control)", () => {
-  assert.deepEqual(plaintextOccurrences({ a: { b: ["x", `k=${SECRET_VALUES.e2SecretAccessKey}`] } }, SECRET_VALUES.e2SecretAccessKey), ["a.b[1]"]);
+  assert.deepEqual(
+    plaintextOccurrences(
+      { a: { b: ["x", `k=${SECRET_VALUES.e2SecretAccessKey}`] } },
+      SECRET_VALUES.e2SecretAccessKey,
+    ),
+    ["a.b[1]"],
+  );
 });

@@ -62,6 +62,8 @@ export const OFFLINE_INVOKES: InvokeAnswers = {
     const filter = (args.filter ?? {}) as { name?: string };
     return { ...args, id: OFFLINE_ZONE_ID, zoneId: OFFLINE_ZONE_ID, name: filter.name ?? "unknown" };
   },
+  // A zone with no entry-point rulesets yet, so the conflict check has nothing to report.
+  "cloudflare:index/getRulesets:getRulesets": (args) => ({ ...args, rulesets: [] }),
 };
 
 export interface MockOptions {
@@ -83,7 +85,11 @@ export interface MockRunOptions extends MockOptions {
 }
 
 export function isSecretWrapper(value: unknown): value is { value: unknown } {
-  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG_VALUE;
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG_VALUE
+  );
 }
 
 /** Removes secret wrappers, leaving plain values. */
@@ -92,6 +98,16 @@ export function unwrapSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(unwrapSecrets);
   if (typeof value === "object" && value !== null) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
+
+/** Replaces every secret, at any depth, with `mask`. */
+export function maskSecrets(value: unknown, mask: string): unknown {
+  if (isSecretWrapper(value)) return mask;
+  if (Array.isArray(value)) return value.map((v) => maskSecrets(v, mask));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, mask)]));
   }
   return value;
 }
@@ -117,15 +133,24 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
         publicKeyPem: `-----BEGIN PUBLIC KEY-----\nmock-public-of-${name}\n-----END PUBLIC KEY-----\n`,
       };
     case "tls:index/certRequest:CertRequest":
-      return { ...inputs, certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\nmock-csr-of-${name}\n-----END CERTIFICATE REQUEST-----\n` };
+      return {
+        ...inputs,
+        certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\nmock-csr-of-${name}\n-----END CERTIFICATE REQUEST-----\n`,
+      };
     case "cloudflare:index/originCaCertificate:OriginCaCertificate":
       return {
         ...inputs,
         certificate: `-----BEGIN CERTIFICATE-----\nmock-cert-of-${name}\n-----END CERTIFICATE-----\n`,
         expiresOn: "2041-11-20 12:00:00 +0000 UTC",
       };
-    case "cloudflare:index/dnsRecord:DnsRecord":
-      return { ...inputs, zoneId: inputs.zoneId };
+    case "pulumi-nodejs:dynamic/mastodon-media/e2:CustomDomain":
+      // No TLS probe under mocks: report the registration as the console step not yet done.
+      return {
+        ...inputs,
+        registered: false,
+        expectedCertificateSha256: `mock-sha256-of-${name}`,
+        servedCertificateSha256: "",
+      };
     default:
       return inputs;
   }
@@ -144,7 +169,9 @@ interface RegisterRequest {
   getProtect(): boolean;
   getImportid(): string;
   getDependenciesList(): string[];
-  getPropertydependenciesMap(): { forEach(cb: (deps: { getUrnsList(): string[] }, key: string) => void): void };
+  getPropertydependenciesMap(): {
+    forEach(cb: (deps: { getUrnsList(): string[] }, key: string) => void): void;
+  };
   getAdditionalsecretoutputsList(): string[];
   getReplaceonchangesList(): string[];
   getIgnorechangesList(): string[];
@@ -198,7 +225,9 @@ export async function installRecordingMocks(opts: MockOptions): Promise<MockRunR
     const trigger = req.getReplacementTrigger()?.toJavaScript();
     // Explicit dependsOn plus every resource an input was computed from.
     const dependencies = new Set(req.getDependenciesList());
-    req.getPropertydependenciesMap().forEach((deps) => deps.getUrnsList().forEach((urn) => dependencies.add(urn)));
+    req
+      .getPropertydependenciesMap()
+      .forEach((deps) => deps.getUrnsList().forEach((urn) => dependencies.add(urn)));
     return register(req, (err, res) => {
       if (!err) {
         const urn = (res as { getUrn(): string }).getUrn();
@@ -265,8 +294,8 @@ export class ProgramFailed extends Error {
 }
 
 /**
- * Runs the program once under mocks in this process and returns what it registered. Call it once per
- * process: the SDK keeps global state, and a program module is only evaluated once.
+ * Runs the program under mocks in this process and returns what it registered. Each call starts a new
+ * mock monitor and evaluates the program's entry module again.
  */
 export async function runProgramUnderMocks(opts: MockRunOptions): Promise<MockRunResult> {
   const result = await installRecordingMocks(opts);
@@ -280,12 +309,26 @@ export async function runProgramUnderMocks(opts: MockRunOptions): Promise<MockRu
     // run.js requires its CLI entry (cmd/run/index.js), which parses process.argv, wants a real engine
     // address and exits without one. Pre-seed the module cache with the one constant run.js reads from it.
     const cliEntry = require.resolve("@pulumi/pulumi/cmd/run/index.js");
-    require.cache[cliEntry] ??= { exports: { nodeJSProcessExitedAfterLoggingUserActionableMessage: 32 } } as NodeJS.Module;
+    require.cache[cliEntry] ??= {
+      exports: { nodeJSProcessExitedAfterLoggingUserActionableMessage: 32 },
+    } as NodeJS.Module;
+    // A program is a module: forget an earlier run's copy so that this run executes it again.
+    delete require.cache[require.resolve(`${path.resolve(opts.programDir)}/`)];
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { run } = require("@pulumi/pulumi/cmd/run/run") as {
-      run(argv: Record<string, unknown>, started: () => void, logged: (e: unknown) => void, reported: (e: unknown) => boolean): Promise<unknown>;
+      run(
+        argv: Record<string, unknown>,
+        started: () => void,
+        logged: (e: unknown) => void,
+        reported: (e: unknown) => boolean,
+      ): Promise<unknown>;
     };
-    await run({ _: [path.resolve(opts.programDir)] }, () => {}, (e) => (failure ??= e), () => false);
+    await run(
+      { _: [path.resolve(opts.programDir)] },
+      () => {},
+      (e) => (failure ??= e),
+      () => false,
+    );
   } catch (err) {
     failure ??= err;
   } finally {

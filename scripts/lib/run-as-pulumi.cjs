@@ -33,7 +33,11 @@ runProgramUnderMocks({ ...options, invokes: OFFLINE_INVOKES, typescript: true })
     }),
   (err) => {
     const record = err && err.record;
-    report({ ok: false, error: { name: err && err.name, message: String((err && err.message) || err) }, record });
+    report({
+      ok: false,
+      error: { name: err && err.name, message: String((err && err.message) || err) },
+      record,
+    });
     process.exitCode = 1;
   },
 );

@@ -17,7 +17,9 @@ export interface StackConfig {
 export const placeholderFor = (key: string) => `placeholder-for-${key.replace(/[^A-Za-z0-9]+/g, "-")}`;
 
 function isSecure(value: unknown): value is { secure: string } {
-  return typeof value === "object" && value !== null && typeof (value as { secure?: unknown }).secure === "string";
+  return (
+    typeof value === "object" && value !== null && typeof (value as { secure?: unknown }).secure === "string"
+  );
 }
 
 /** Replaces `secure:` leaves inside an object value; reports whether there were any. */
@@ -29,12 +31,16 @@ function unsecure(value: unknown, key: string): { value: unknown; secret: boolea
   }
   if (typeof value === "object" && value !== null) {
     const parts = Object.entries(value).map(([k, v]) => [k, unsecure(v, `${key}-${k}`)] as const);
-    return { value: Object.fromEntries(parts.map(([k, p]) => [k, p.value])), secret: parts.some(([, p]) => p.secret) };
+    return {
+      value: Object.fromEntries(parts.map(([k, p]) => [k, p.value])),
+      secret: parts.some(([, p]) => p.secret),
+    };
   }
   return { value, secret: false };
 }
 
-const asConfigString = (value: unknown) => (typeof value === "object" && value !== null ? JSON.stringify(value) : String(value));
+const asConfigString = (value: unknown) =>
+  typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
 
 export function readStackConfig(projectDir: string, stack: string): StackConfig {
   const project = parseYaml(readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8")) as {
@@ -46,7 +52,9 @@ export function readStackConfig(projectDir: string, stack: string): StackConfig 
   try {
     stackDoc = (parseYaml(readFileSync(stackFile, "utf8")) ?? {}) as typeof stackDoc;
   } catch (err) {
-    throw new Error(`cannot read the stack file Pulumi.${stack}.yaml: ${(err as Error).message}`, { cause: err });
+    throw new Error(`cannot read the stack file Pulumi.${stack}.yaml: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const fullKey = (key: string) => (key.includes(":") ? key : `${project.name}:${key}`);
   const config: Record<string, string> = {};

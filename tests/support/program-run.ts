@@ -7,5 +7,11 @@ import { fullKeys } from "./stack-config";
 export const PROJECT_DIR = path.join(__dirname, "..", "..");
 
 export function runProgram(raw: RawConfig, stack = "test"): Promise<MockRunResult> {
-  return runProgramUnderMocks({ programDir: PROJECT_DIR, stack, ...fullKeys(raw), typescript: false, invokes: OFFLINE_INVOKES });
+  return runProgramUnderMocks({
+    programDir: PROJECT_DIR,
+    stack,
+    ...fullKeys(raw),
+    typescript: false,
+    invokes: OFFLINE_INVOKES,
+  });
 }

@@ -16,7 +16,10 @@ export interface ChildRun {
 
 const ENTRY = path.join(__dirname, "..", "..", "scripts", "lib", "run-as-pulumi.cjs");
 
-export function runAsPulumi(options: Omit<MockRunOptions, "typescript" | "invokes">, env: NodeJS.ProcessEnv = {}): Promise<ChildRun> {
+export function runAsPulumi(
+  options: Omit<MockRunOptions, "typescript" | "invokes">,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     // The test runner's own loader must not leak into the child: drop NODE_OPTIONS and execArgv.
     const { NODE_OPTIONS: _dropped, ...parentEnv } = process.env;
@@ -33,7 +36,8 @@ export function runAsPulumi(options: Omit<MockRunOptions, "typescript" | "invoke
     child.on("error", reject);
     child.on("close", (exitCode) => {
       clearTimeout(timer);
-      if (!report.trim()) return reject(new Error(`the child reported nothing (exit ${exitCode}):\n${stderr}`));
+      if (!report.trim())
+        return reject(new Error(`the child reported nothing (exit ${exitCode}):\n${stderr}`));
       resolve({ ...(JSON.parse(report) as Omit<ChildRun, "stderr" | "exitCode">), stderr, exitCode });
     });
   });

@@ -6,7 +6,8 @@ export const SECRET_VALUES = {
   e2SecretAccessKey: "e2-secret-access-key-value-0001",
   mastodonAccessKeyId: "MASTODONKEYID0000002",
   mastodonSecretAccessKey: "mastodon-secret-access-key-0002",
-  mastodonHostSshKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-ssh-key-body\n-----END OPENSSH PRIVATE KEY-----",
+  mastodonHostSshKey:
+    "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-ssh-key-body\n-----END OPENSSH PRIVATE KEY-----",
 };
 
 /** Bare keys → values of a minimal valid stack; secrets are marked secret. */
@@ -27,6 +28,8 @@ export function minimalConfig(overrides: Record<string, string | undefined> = {}
 
 /** The same config with full keys, for the program runner. */
 export function fullKeys(raw: RawConfig): { config: Record<string, string>; secretKeys: string[] } {
-  const config = Object.fromEntries(Object.entries(raw.values).map(([k, v]) => [`${CONFIG_NAMESPACE}:${k}`, v]));
+  const config = Object.fromEntries(
+    Object.entries(raw.values).map(([k, v]) => [`${CONFIG_NAMESPACE}:${k}`, v]),
+  );
   return { config, secretKeys: [...raw.secretKeys].map((k) => `${CONFIG_NAMESPACE}:${k}`) };
 }
