@@ -228,6 +228,17 @@ describe("pulumi.yml", () => {
     );
   });
 
+  test("pulumi steps only transpile the program, and only in jobs that wait for the type-checking test job", () => {
+    for (const job of [preview, deploy]) {
+      assert.equal(job.steps.find(isPulumi)!.env?.PULUMI_NODEJS_TRANSPILE_ONLY, "true");
+      assert.ok(needs(job).includes("test"));
+    }
+    assert.match(
+      JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts.typecheck,
+      /^tsc --noEmit/,
+    );
+  });
+
   test("deploys are serialised per stack and a running one is never cancelled", () => {
     const concurrency = deploy.concurrency as { group: string; "cancel-in-progress": boolean };
     assert.match(concurrency.group, /\$\{\{ matrix\.stack \}\}/);
