@@ -1,17 +1,27 @@
 // Runs the real index.ts under mocks (in this process, loaded by the test loader) with a stack config.
 import * as path from "node:path";
-import { OFFLINE_INVOKES, runProgramUnderMocks, type MockRunResult } from "../../scripts/lib/mock-run";
+import {
+  OFFLINE_INVOKES,
+  runProgramUnderMocks,
+  type InvokeAnswers,
+  type MockRunResult,
+} from "../../scripts/lib/mock-run";
 import type { RawConfig } from "../../components/config";
 import { fullKeys } from "./stack-config";
 
 export const PROJECT_DIR = path.join(__dirname, "..", "..");
 
-export function runProgram(raw: RawConfig, stack = "test"): Promise<MockRunResult> {
+/** `invokes` adds to or replaces the offline answers (e.g. a zone that already has rulesets). */
+export function runProgram(
+  raw: RawConfig,
+  stack = "test",
+  invokes: InvokeAnswers = {},
+): Promise<MockRunResult> {
   return runProgramUnderMocks({
     programDir: PROJECT_DIR,
     stack,
     ...fullKeys(raw),
     typescript: false,
-    invokes: OFFLINE_INVOKES,
+    invokes: { ...OFFLINE_INVOKES, ...invokes },
   });
 }

@@ -1,0 +1,111 @@
+// Day 2 on the whole program: adopting a hand-built setup imports what exists without replacing it, and
+// bumping originCertificateGeneration replaces only the key → CSR → certificate chain, new before old.
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import type { MockRunResult, Registration } from "../scripts/lib/mock-run";
+import { minimalConfig } from "./support/stack-config";
+import { runProgram } from "./support/program-run";
+
+const ZONE = "c".repeat(32);
+const RECORD = "d".repeat(32);
+const CONFIG_RULESET = "e".repeat(32);
+const CERT_CHAIN = [
+  "tls:index/privateKey:PrivateKey",
+  "tls:index/certRequest:CertRequest",
+  "cloudflare:index/originCaCertificate:OriginCaCertificate",
+];
+
+const byType = (r: MockRunResult, type: string): Registration[] =>
+  r.registrations.filter((x) => x.type === type);
+const one = (r: MockRunResult, type: string) => {
+  const found = byType(r, type);
+  assert.equal(found.length, 1, `one ${type}`);
+  return found[0];
+};
+
+test("adopting imports the bucket, policy, DNS record and ruleset by their IDs, keeping the bucket protected", async () => {
+  const r = await runProgram(
+    minimalConfig({
+      cloudflareZoneId: ZONE,
+      adopt: JSON.stringify({
+        bucket: true,
+        dnsRecordId: RECORD,
+        rulesets: { http_config_settings: CONFIG_RULESET },
+      }),
+    }),
+    "test",
+    {
+      // The hand-made zone already has an entry-point ruleset for the ssl phase.
+      "cloudflare:index/getRulesets:getRulesets": () => ({
+        rulesets: [{ id: CONFIG_RULESET, kind: "zone", phase: "http_config_settings", name: "default" }],
+      }),
+    },
+  );
+  const bucket = one(r, "aws:s3/bucket:Bucket");
+  assert.equal(bucket.options.importId, "files");
+  assert.equal(bucket.options.protect, true);
+  assert.equal(one(r, "aws:s3/bucketPolicy:BucketPolicy").options.importId, "files");
+  assert.equal(one(r, "cloudflare:index/dnsRecord:DnsRecord").options.importId, `${ZONE}/${RECORD}`);
+  const rulesets = byType(r, "cloudflare:index/ruleset:Ruleset");
+  const adopted = rulesets.filter((x) => x.options.importId);
+  assert.deepEqual(
+    adopted.map((x) => [x.inputs.phase, x.options.importId]),
+    [["http_config_settings", `zones/${ZONE}/${CONFIG_RULESET}`]],
+  );
+  // The other phases are created, not imported.
+  assert.equal(rulesets.length - adopted.length, 3);
+  // Certificates cannot be adopted (Cloudflare never returns the key): a new one is made.
+  for (const type of CERT_CHAIN) assert.equal(one(r, type).options.importId, "", type);
+});
+
+test("an adopted resource's identifying inputs are those of the thing imported, so nothing is replaced", async () => {
+  const r = await runProgram(
+    minimalConfig({ cloudflareZoneId: ZONE, adopt: JSON.stringify({ bucket: true, dnsRecordId: RECORD }) }),
+  );
+  const imported = r.registrations.filter((x) => x.options.importId);
+  assert.ok(imported.length >= 3);
+  for (const x of imported) {
+    // Nothing asks the engine to replace an imported resource.
+    assert.equal(x.options.deleteBeforeReplace, false, x.name);
+    assert.deepEqual(x.options.replaceOnChanges, [], x.name);
+    assert.equal(x.options.replacementTrigger, undefined, x.name);
+  }
+  assert.equal(one(r, "aws:s3/bucket:Bucket").inputs.bucket, one(r, "aws:s3/bucket:Bucket").options.importId);
+  const record = one(r, "cloudflare:index/dnsRecord:DnsRecord");
+  assert.equal(record.inputs.zoneId, ZONE);
+  assert.ok(record.options.importId.startsWith(`${record.inputs.zoneId}/`));
+});
+
+test("without adopt nothing is imported", async () => {
+  const r = await runProgram(minimalConfig());
+  assert.deepEqual(
+    r.registrations.filter((x) => x.options.importId).map((x) => x.type),
+    [],
+  );
+});
+
+test("bumping originCertificateGeneration re-keys only the certificate chain, creating the new one first", async () => {
+  const before = await runProgram(minimalConfig());
+  const after = await runProgram(minimalConfig({ originCertificateGeneration: "2" }));
+  for (const type of CERT_CHAIN) {
+    assert.equal(one(before, type).options.replacementTrigger, 1, type);
+    assert.equal(one(after, type).options.replacementTrigger, 2, type);
+    // Create-before-delete: the old certificate stays until the new one is in place.
+    assert.equal(one(after, type).options.deleteBeforeReplace, false, type);
+  }
+  const triggered = after.registrations
+    .filter((x) => x.options.replacementTrigger !== undefined)
+    .map((x) => x.type);
+  assert.deepEqual(triggered.sort(), [...CERT_CHAIN].sort());
+  // The custom-domain check waits for the new certificate before anything old is retired.
+  const customDomain = one(after, "pulumi-nodejs:dynamic/mastodon-media/e2:CustomDomain");
+  const cert = one(after, "cloudflare:index/originCaCertificate:OriginCaCertificate");
+  assert.ok(customDomain.options.dependencies.includes(cert.urn));
+});
+
+test("the media bucket is protected in every configuration, so a stack destroy cannot delete media", async () => {
+  for (const overrides of [{}, { verify: "false" }, { adopt: JSON.stringify({ bucket: true }) }]) {
+    const r = await runProgram(minimalConfig(overrides));
+    assert.equal(one(r, "aws:s3/bucket:Bucket").options.protect, true, JSON.stringify(overrides));
+  }
+});
