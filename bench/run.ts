@@ -71,22 +71,28 @@ function makeEmptyProgram(): string {
   for (const file of ["Pulumi.yaml", "package.json", "tsconfig.json"])
     cpSync(path.join(ROOT, file), path.join(dir, file));
   symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
-  const imports = new Set<string>();
-  const touched = new Set<string>();
+  // module → names the real components import from it (namespace imports touch the module itself).
+  const modules = new Map<string, Set<string>>();
   for (const file of readdirSync(path.join(ROOT, "components")).filter((f) => f.endsWith(".ts"))) {
     const text = readFileSync(path.join(ROOT, "components", file), "utf8");
-    for (const m of text.matchAll(/^import (\{[^}]+\}|\* as (\w+)) from "(@pulumi\/[^"]+)";$/gm)) {
-      imports.add(m[0]);
-      if (m[2]) touched.add(m[2]);
-      else
-        for (const name of m[1].replace(/[{}]/g, "").split(","))
-          touched.add(name.trim().replace(/^type /, ""));
+    for (const m of text.matchAll(/^import (?!type )(\{[^}]+\}|\* as \w+) from "(@pulumi\/[^"]+)";$/gm)) {
+      const names = modules.get(m[2]) ?? new Set<string>();
+      if (m[1].startsWith("{")) {
+        for (const name of m[1].replace(/[{}]/g, "").split(",")) {
+          const n = name.trim();
+          if (n && !n.startsWith("type ")) names.add(n);
+        }
+      }
+      modules.set(m[2], names);
     }
   }
-  const names = [...touched].filter((n) => n && !/^type\b/.test(n));
+  const lines = [...modules.keys()].map((mod, i) => `import * as sdk${i} from "${mod}";`);
+  const touched = [...modules.entries()].flatMap(([, names], i) =>
+    names.size ? [...names].map((n) => `sdk${i}.${n}`) : [`sdk${i}`],
+  );
   writeFileSync(
     path.join(dir, "index.ts"),
-    `${[...imports].join("\n")}\n\n// Touch every import so the modules are loaded, as the real program loads them.\nexport const touched = [${names.join(", ")}].map((x) => typeof x);\n`,
+    `${lines.join("\n")}\n\n// Touch every import so the modules are loaded, as the real program loads them.\nexport const touched = [${touched.join(", ")}].map((x) => typeof x);\n`,
   );
   return dir;
 }
@@ -135,7 +141,7 @@ async function main() {
     );
     console.log(`  ratio real/empty: ${(warmReal / warmEmpty).toFixed(2)}×`);
 
-    console.log("\n2. cold ts-node cache, as on a fresh CI runner (goal: ≤ 2× the warm empty floor)");
+    console.log("\n2. cold ts-node cache, as on a fresh CI runner (goal: ≤ 2× the warm floor)");
     const coldChecked = await series(
       "real, type-checked (pulumi up's default)",
       ROOT,
@@ -148,8 +154,14 @@ async function main() {
       () => ({ TS_NODE_CACHE_DIRECTORY: cold(), PULUMI_NODEJS_TRANSPILE_ONLY: "true" }),
       3,
     );
-    console.log(`  ratio cold type-checked / warm floor:   ${(coldChecked / warmEmpty).toFixed(2)}×`);
-    console.log(`  ratio cold transpile-only / warm floor: ${(coldTranspile / warmEmpty).toFixed(2)}×`);
+    for (const [label, cold] of [
+      ["type-checked", coldChecked],
+      ["transpile-only", coldTranspile],
+    ] as const) {
+      console.log(
+        `  ratio cold ${label}: ${(cold / warmReal).toFixed(2)}× the warm real program, ${(cold / warmEmpty).toFixed(2)}× the warm empty one`,
+      );
+    }
 
     if (process.env.BENCH_SKIP_NPM_TEST !== "1") {
       console.log("\n3. npm test (type check, lint, all tests)");
