@@ -304,6 +304,11 @@ export async function runProgramUnderMocks(opts: MockRunOptions): Promise<MockRu
   else delete process.env.PULUMI_NODEJS_TYPESCRIPT;
   const cwd = process.cwd();
   process.chdir(opts.programDir);
+  // run() installs process-wide handlers for the program's lifetime; remove them again afterwards, so that
+  // several runs in one process neither pile them up nor leave them behind.
+  const events = ["exit", "uncaughtException", "unhandledRejection"];
+  const emitter = process as unknown as NodeJS.EventEmitter;
+  const listenersBefore = new Map(events.map((e) => [e, new Set(emitter.listeners(e))]));
   let failure: unknown;
   try {
     // run.js requires its CLI entry (cmd/run/index.js), which parses process.argv, wants a real engine
@@ -333,6 +338,11 @@ export async function runProgramUnderMocks(opts: MockRunOptions): Promise<MockRu
     failure ??= err;
   } finally {
     process.chdir(cwd);
+    for (const event of events) {
+      for (const listener of emitter.listeners(event)) {
+        if (!listenersBefore.get(event)!.has(listener)) emitter.removeListener(event, listener as () => void);
+      }
+    }
   }
   // Let the last registrations' callbacks land.
   await new Promise((resolve) => setImmediate(resolve));
