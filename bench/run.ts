@@ -166,8 +166,11 @@ async function main() {
     if (process.env.BENCH_SKIP_NPM_TEST !== "1") {
       console.log("\n3. npm test (type check, lint, all tests)");
       const started = performance.now();
-      const r = spawnSync("npm", ["test"], { cwd: ROOT, stdio: "ignore" });
+      // Without this process's tsx loader settings: npm test starts its own processes as CI does.
+      const { NODE_OPTIONS: _tsxLoader, ...env } = process.env;
+      const r = spawnSync("npm", ["test"], { cwd: ROOT, env, encoding: "utf8", maxBuffer: 64 * 2 ** 20 });
       console.log(`  npm test: ${fmt(performance.now() - started)} (exit ${r.status})`);
+      if (r.status !== 0) console.log(`${r.stdout}${r.stderr}`.split("\n").slice(-40).join("\n"));
     }
 
     const customDomainBench = path.join(ROOT, "bench", "e2-custom-domain.bench.ts");

@@ -20,6 +20,10 @@ function report(payload) {
   }
 }
 
+// A failing program also leaves rejected promises behind (its pending outputs) after Pulumi's own handlers
+// are gone; the failure itself is reported below, from runProgramUnderMocks' rejection.
+process.on("unhandledRejection", () => {});
+
 const options = JSON.parse(process.env.MOCK_RUN_OPTIONS || "{}");
 const started = performance.now();
 runProgramUnderMocks({ ...options, invokes: OFFLINE_INVOKES, typescript: true }).then(
