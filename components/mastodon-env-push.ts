@@ -192,7 +192,8 @@ export class MastodonEnvPush extends pulumi.ComponentResource {
         // The script prints only "unchanged"/"changed <backup path>", key names and restart output, never values.
         logging: "stdoutAndStderr",
       },
-      { parent: this, additionalSecretOutputs: ["stdin"] },
+      // dependsOn given to the component is not inherited by its children: pass it on, so the push waits.
+      { parent: this, dependsOn: opts?.dependsOn, additionalSecretOutputs: ["stdin"] },
     );
     this.stdout = this.command.stdout;
     this.registerOutputs({ stdout: this.stdout });

@@ -6,6 +6,7 @@ import type { Settings } from "./config";
 import { CloudflareMediaHost } from "./cloudflare-media-host";
 import { E2Bucket } from "./e2-bucket";
 import { E2CustomDomain } from "./e2-custom-domain";
+import { edgeRulesets } from "./edge-rules";
 import { renderMastodonEnv } from "./mastodon-env";
 import { MastodonEnvPush } from "./mastodon-env-push";
 import { MediaCheck } from "./media-check";
@@ -111,7 +112,8 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
           triggers: [
             this.customDomain.expectedCertificateSha256,
             this.bucket.policyJson,
-            ...Object.values(this.edge.rulesets).map((ruleset) => ruleset.id),
+            // The rules themselves: an edited rule keeps its ruleset's ID.
+            JSON.stringify(edgeRulesets(args.mediaHost, args.cloudflare.edgeRules)),
           ],
         },
         {

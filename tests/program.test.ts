@@ -9,6 +9,12 @@ const fullConfig = minimalConfig({
   mastodonAccessKeyId: SECRET_VALUES.mastodonAccessKeyId,
   mastodonSecretAccessKey: SECRET_VALUES.mastodonSecretAccessKey,
   mastodonEnvExtra: JSON.stringify({ S3_FORCE_SINGLE_REQUEST: "true" }),
+  mastodonHost: JSON.stringify({
+    host: "mastodon.example.social",
+    user: "mastodon",
+    restart: "docker-compose",
+  }),
+  mastodonHostSshKey: SECRET_VALUES.mastodonHostSshKey,
 });
 
 let run: Promise<MockRunResult> | undefined;
@@ -59,6 +65,35 @@ test("every resource sits under the one top-level component", async () => {
     if (r === stack || r === top[0]) continue;
     assert.notEqual(r.parentUrn, stack.urn, `${r.type} ${r.name} is not inside the component`);
   }
+});
+
+test("the media check runs after the custom domain, policy, record and rules, and re-runs when they change", async () => {
+  const { registrations } = await programRun();
+  const command = registrations.find((r) => r.type === "command:local:Command")!;
+  const urnOf = (type: string) => registrations.filter((r) => r.type === type).map((r) => r.urn);
+  for (const type of [
+    "pulumi-nodejs:dynamic/mastodon-media/e2:CustomDomain",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "cloudflare:index/dnsRecord:DnsRecord",
+    "cloudflare:index/ruleset:Ruleset",
+  ]) {
+    for (const urn of urnOf(type))
+      assert.ok(command.options.dependencies.includes(urn), `check does not wait for ${urn}`);
+  }
+  const triggers = command.inputs.triggers as unknown[];
+  assert.equal(triggers.length, 3);
+  assert.match(String(triggers[1]), /"Action":"s3:GetObject"/);
+  assert.match(String(triggers[2]), /http\.host eq \\"files\.example\.social\\"/);
+});
+
+test("the env block is pushed to the Mastodon server only after the media check passed, as a secret", async () => {
+  const { registrations } = await programRun();
+  const push = registrations.find((r) => r.type === "command:remote:Command");
+  assert.ok(push, "no remote command");
+  const check = registrations.find((r) => r.type === "command:local:Command")!;
+  assert.ok(push.options.dependencies.includes(check.urn));
+  assert.ok(push.secretInputs.includes("stdin"), "the env block must travel as a secret");
+  assert.ok(push.secretInputs.includes("connection"), "the SSH key must travel as a secret");
 });
 
 test("the secret leak check does see a plain-text value (control)", () => {
