@@ -21,15 +21,12 @@ import { execFileSync } from "node:child_process";
 import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
 import { CNAME_BUNDLE_COMMAND, E2_CUSTOM_DOMAIN_TYPE } from "../components/e2-custom-domain";
 import { certificateSha256 } from "../components/tls-probe";
+import { isSecretWrapper } from "./lib/secret-signature";
 
 /** State type tokens of the resources that hold the origin certificate and its key. */
 export const ORIGIN_CERTIFICATE_TYPE = "cloudflare:index/originCaCertificate:OriginCaCertificate";
 export const PRIVATE_KEY_TYPE = "tls:index/privateKey:PrivateKey";
 export const STACK_TYPE = "pulumi:pulumi:Stack";
-
-/** Key and value marking a secret in a stack export (Pulumi's `resource.SigKey` and `SecretSig`). */
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 /** Time allowed for `pulumi stack export` (it may fetch state from a remote backend). */
 const EXPORT_TIMEOUT_MS = 120_000;
@@ -89,10 +86,9 @@ export function parseArgs(argv: string[]): { stack?: string } {
 export function exportedString(value: unknown, what: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === "string") return value;
-  if (typeof value === "object" && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG) {
-    const secret = value as { plaintext?: unknown; ciphertext?: unknown };
-    if (typeof secret.plaintext === "string") {
-      const decoded: unknown = JSON.parse(secret.plaintext);
+  if (isSecretWrapper(value)) {
+    if (typeof value.plaintext === "string") {
+      const decoded: unknown = JSON.parse(value.plaintext);
       if (typeof decoded === "string") return decoded;
       throw new CnameBundleError(`${what} is a secret that does not hold text`);
     }

@@ -4,10 +4,9 @@
 // only the resource monitor is replaced by the SDK's MockMonitor.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { isSecretWrapper } from "./secret-signature";
 
-/** The serialized form Pulumi uses for a secret value. */
-export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-export const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+export { SECRET_SIG_KEY, SECRET_SIG_VALUE, isSecretWrapper } from "./secret-signature";
 
 export interface Registration {
   type: string;
@@ -82,14 +81,6 @@ export interface MockRunOptions extends MockOptions {
   programDir: string;
   /** Register ts-node the way `pulumi up` does (type-checked) instead of relying on the current loader. */
   typescript: boolean;
-}
-
-export function isSecretWrapper(value: unknown): value is { value: unknown } {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG_VALUE
-  );
 }
 
 /** Removes secret wrappers, leaving plain values. */
