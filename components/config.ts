@@ -8,7 +8,9 @@ import {
   type EdgeRuleGroup,
   type RulesetPhase,
 } from "./edge-rules";
-import type { MastodonRestart } from "./mastodon-env-push";
+import { MAX_WAIT_SECONDS } from "./e2-custom-domain";
+import { DEFAULT_ENV_FILE, DEFAULT_RESTART, type MastodonRestart } from "./mastodon-env-push";
+import { DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS } from "../scripts/lib/media-checks";
 
 /** Config namespace: the project name in Pulumi.yaml. */
 export const CONFIG_NAMESPACE = "mastodon-media";
@@ -32,11 +34,11 @@ export const DEFAULTS = {
   edgeRules: [...EDGE_RULE_GROUPS],
   cnameWaitSeconds: 0,
   verify: true,
-  verifyTimeoutSeconds: 300,
+  verifyTimeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
   fallbackRegion: "us-east-1",
   mastodonHostPort: 22,
-  mastodonHostEnvFile: "/home/mastodon/live/.env.production",
-  mastodonHostRestart: "systemd" as RestartMode,
+  mastodonHostEnvFile: DEFAULT_ENV_FILE,
+  mastodonHostRestart: DEFAULT_RESTART,
 };
 
 /** Keys whose values must be stored encrypted (`pulumi config set --secret`). */
@@ -300,7 +302,7 @@ export function parseSettings(raw: RawConfig): Settings {
     DEFAULTS.cnameWaitSeconds,
     problems,
     0,
-    3600,
+    MAX_WAIT_SECONDS,
   );
   const verifyEnabled = parseBoolean("verify", get("verify"), DEFAULTS.verify, problems);
   const verifyTimeoutSeconds = parseInteger(
@@ -309,7 +311,7 @@ export function parseSettings(raw: RawConfig): Settings {
     DEFAULTS.verifyTimeoutSeconds,
     problems,
     1,
-    3600,
+    MAX_TIMEOUT_SECONDS,
   );
   const adopt = parseAdopt(get("adopt"), problems);
   const mastodonHost = parseMastodonHost(get("mastodonHost"), problems, () =>

@@ -4,12 +4,14 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { Command } from "@pulumi/command/local/command";
 import { Logging } from "@pulumi/command/types/enums/local";
+// The script enforces the same limits; one definition for both.
+import { DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS } from "../scripts/lib/media-checks";
 
 /** What the Command runs, from the project root. Inputs go through the environment, never argv. */
 export const MEDIA_CHECK_COMMAND = "node --import tsx scripts/media-check.ts";
 
 /** Default for {@link MediaCheckArgs.timeoutSeconds}, in seconds (config `verifyTimeoutSeconds`). */
-export const DEFAULT_MEDIA_CHECK_TIMEOUT_SECONDS = 300;
+export const DEFAULT_MEDIA_CHECK_TIMEOUT_SECONDS = DEFAULT_TIMEOUT_SECONDS;
 
 /** The folder holding scripts/ and node_modules/: one up from components/. */
 const PROJECT_ROOT = path.resolve(__dirname, "..");
@@ -72,10 +74,13 @@ export class MediaCheck extends pulumi.ComponentResource {
 
   constructor(name: string, args: MediaCheckArgs, opts?: pulumi.ComponentResourceOptions) {
     const timeout = args.timeoutSeconds;
-    if (typeof timeout === "number" && !(Number.isInteger(timeout) && timeout >= 1 && timeout <= 3600)) {
+    if (
+      typeof timeout === "number" &&
+      !(Number.isInteger(timeout) && timeout >= 1 && timeout <= MAX_TIMEOUT_SECONDS)
+    ) {
       throw new pulumi.InputPropertyError({
         propertyPath: "timeoutSeconds",
-        reason: `must be a whole number of seconds from 1 to 3600, got ${timeout}`,
+        reason: `must be a whole number of seconds from 1 to ${MAX_TIMEOUT_SECONDS}, got ${timeout}`,
       });
     }
     super("mastodon-media:verify:MediaCheck", name, {}, opts);
