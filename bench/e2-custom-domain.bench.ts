@@ -15,7 +15,7 @@ import {
   e2CustomDomainProvider,
   type E2CustomDomainInputs,
   type E2CustomDomainOutputs,
-} from "../components/e2-custom-domain";
+} from "../providers/e2-custom-domain";
 import { makeCertificate, startSniServer, type TestCertificate } from "../tests/support/tls-servers";
 
 type WithProvider<T> = T & { __provider?: string };

@@ -1,5 +1,5 @@
 // `npm run bench`: prints figures, asserts nothing. Each program load runs in a fresh process through
-// @pulumi/pulumi's own run entry under mocks (scripts/lib/run-as-pulumi.cjs), as `pulumi preview` would.
+// @pulumi/pulumi's own run entry under mocks (tests/support/run-as-pulumi.cjs), as `pulumi preview` would.
 //   1. program phase of the real index.ts vs an empty program importing the same SDK modules (warm cache)
 //   2. the same from a cold ts-node cache (a fresh CI runner), type-checked and transpile-only
 //   3. how long `npm test` takes
@@ -17,10 +17,10 @@ import {
 } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { readStackConfig } from "../scripts/lib/stack-file";
+import { readStackConfig } from "../tools/stack-file";
 
 const ROOT = path.join(__dirname, "..");
-const ENTRY = path.join(ROOT, "scripts", "lib", "run-as-pulumi.cjs");
+const ENTRY = path.join(ROOT, "tests", "support", "run-as-pulumi.cjs");
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
 interface Load {

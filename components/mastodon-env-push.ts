@@ -1,4 +1,4 @@
-// Pushes the S3 env block to the Mastodon server over SSH: scripts/merge-env.sh merges it into the env file,
+// Pushes the S3 env block to the Mastodon server over SSH: runtime/merge-env.sh merges it into the env file,
 // then web and sidekiq are restarted, only when the file changed.
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -31,9 +31,9 @@ export function restartCommand(restart: MastodonRestart, envFile: string): strin
   }
 }
 
-/** The merge script's text, read from scripts/ next to this program. */
+/** The merge script's text, read from runtime/ next to this program. */
 export function readMergeEnvScript(): string {
-  return fs.readFileSync(path.join(__dirname, "..", "scripts", "merge-env.sh"), "utf8");
+  return fs.readFileSync(path.join(__dirname, "..", "runtime", "merge-env.sh"), "utf8");
 }
 
 /** Single-quotes a word for a POSIX shell. */

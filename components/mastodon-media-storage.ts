@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "./config";
 import { CloudflareMediaHost } from "./cloudflare-media-host";
 import { E2Bucket } from "./e2-bucket";
-import { E2CustomDomain } from "./e2-custom-domain";
+import { E2CustomDomain } from "../providers/e2-custom-domain";
 import { edgeRulesets } from "./edge-rules";
 import { renderMastodonEnv } from "./mastodon-env";
 import { MastodonEnvPush } from "./mastodon-env-push";

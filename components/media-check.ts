@@ -1,19 +1,19 @@
-// The end-to-end media check as a resource: one local Command that runs scripts/media-check.ts after the
+// The end-to-end media check as a resource: one local Command that runs runtime/media-check.ts after the
 // media host is in place (the caller orders it with dependsOn: bucket policy, DNS record, custom domain).
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { Command } from "@pulumi/command/local/command";
 import { Logging } from "@pulumi/command/types/enums/local";
 // The script enforces the same limits; one definition for both.
-import { DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS } from "../scripts/lib/media-checks";
+import { DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS } from "./media-check-limits";
 
 /** What the Command runs, from the project root. Inputs go through the environment, never argv. */
-export const MEDIA_CHECK_COMMAND = "node --import tsx scripts/media-check.ts";
+export const MEDIA_CHECK_COMMAND = "node --import tsx runtime/media-check.ts";
 
 /** Default for {@link MediaCheckArgs.timeoutSeconds}, in seconds (config `verifyTimeoutSeconds`). */
 export const DEFAULT_MEDIA_CHECK_TIMEOUT_SECONDS = DEFAULT_TIMEOUT_SECONDS;
 
-/** The folder holding scripts/ and node_modules/: one up from components/. */
+/** The folder holding runtime/ and node_modules/: one up from components/. */
 const PROJECT_ROOT = path.resolve(__dirname, "..");
 
 export interface MediaCheckArgs {
@@ -47,7 +47,7 @@ export interface MediaCheckArgs {
    */
   triggers?: pulumi.Input<unknown>[];
   /**
-   * Folder the command runs in: the project root, holding scripts/ and node_modules/. Default: the
+   * Folder the command runs in: the project root, holding runtime/ and node_modules/. Default: the
    * folder above components/, resolved when the program runs. It is stored in state, so running from
    * a checkout at another path re-runs the check once (harmless: the check only reads and cleans up).
    */

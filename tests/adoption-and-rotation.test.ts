@@ -2,7 +2,7 @@
 // bumping originCertificateGeneration replaces only the key → CSR → certificate chain, new before old.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import type { MockRunResult, Registration } from "../scripts/lib/mock-run";
+import type { MockRunResult, Registration } from "./support/mock-run";
 import { minimalConfig } from "./support/stack-config";
 import { runProgram } from "./support/program-run";
 

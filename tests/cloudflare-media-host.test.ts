@@ -16,7 +16,7 @@ import {
   type InvokeAnswers,
   type MockRunResult,
   type Registration,
-} from "../scripts/lib/mock-run";
+} from "./support/mock-run";
 
 const ZONE = "0123456789abcdef0123456789abcdef";
 const CONFIGURED_ZONE = "fedcba9876543210fedcba9876543210";

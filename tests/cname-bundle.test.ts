@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { E2_CUSTOM_DOMAIN_TYPE } from "../components/e2-custom-domain";
+import { E2_CUSTOM_DOMAIN_TYPE } from "../providers/e2-custom-domain";
 import {
   cnameBundleFromExport,
   exportedString,
@@ -17,7 +17,7 @@ import {
   parseArgs,
   PRIVATE_KEY_TYPE,
   STACK_TYPE,
-} from "../scripts/cname-bundle";
+} from "../tools/cname-bundle";
 import { makeCertificate, type TestCertificate } from "./support/tls-servers";
 
 const SIG_KEY = "4dabf18193072939515e22adb298388d";

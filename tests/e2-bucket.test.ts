@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { E2Bucket } from "../components/e2-bucket";
-import { installRecordingMocks, runInMockStack, type MockRunResult } from "../scripts/lib/mock-run";
+import { installRecordingMocks, runInMockStack, type MockRunResult } from "./support/mock-run";
 
 async function build(extra: { protect?: boolean; adopt?: boolean } = {}): Promise<MockRunResult> {
   const record = await installRecordingMocks({ stack: "test", config: {}, secretKeys: [] });

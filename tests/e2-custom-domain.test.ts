@@ -20,7 +20,7 @@ import {
   type E2CustomDomainInputs,
   type E2CustomDomainOutputs,
   type InitFailureError,
-} from "../components/e2-custom-domain";
+} from "../providers/e2-custom-domain";
 import {
   makeCertificate,
   refusedPort,
@@ -50,7 +50,7 @@ let server: SniServer;
 /**
  * `pulumi up` loads the program through ts-node, i.e. TypeScript's own CommonJS emit, where imports become
  * plain module objects (tsx, used by these tests, emits getters instead). So the provider is also serialized
- * from that emit, in a child process: the components compiled with TypeScript into a temporary directory,
+ * from that emit, in a child process: the providers compiled with TypeScript into a temporary directory,
  * loaded by plain `node`, serialized with Pulumi's own closure serializer. Started at once and awaited by its
  * test, because loading @pulumi/pulumi and serializing take seconds.
  */
@@ -58,7 +58,7 @@ async function serializeFromTypeScriptEmit(): Promise<{ text: string; containsSe
   const dir = mkdtempSync(join(tmpdir(), "e2-custom-domain-"));
   try {
     for (const name of ["e2-custom-domain", "tls-probe"]) {
-      const source = readFileSync(join(__dirname, "..", "components", `${name}.ts`), "utf8");
+      const source = readFileSync(join(__dirname, "..", "providers", `${name}.ts`), "utf8");
       const { outputText } = ts.transpileModule(source, {
         fileName: `${name}.ts`,
         compilerOptions: {

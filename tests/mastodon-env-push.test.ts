@@ -25,7 +25,7 @@ import {
   runInMockStack,
   type MockRunResult,
   type Registration,
-} from "../scripts/lib/mock-run";
+} from "./support/mock-run";
 
 const PRIVATE_KEY =
   "-----BEGIN OPENSSH PRIVATE KEY-----\nmock-ssh-key-material\n-----END OPENSSH PRIVATE KEY-----\n";

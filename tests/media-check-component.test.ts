@@ -11,7 +11,7 @@ import {
   runInMockStack,
   type MockRunResult,
   type Registration,
-} from "../scripts/lib/mock-run";
+} from "./support/mock-run";
 
 const KEY_ID = "E2KEYIDFORMOCKTEST";
 const SECRET = "e2-secret-for-mock-test-0123456789";
@@ -67,10 +67,10 @@ test("registers the component and exactly one Command under it, named after the 
 
 test("the Command runs the checker script with node and tsx from a folder that holds it", async () => {
   const cmd = one((await build()).r, COMMAND);
-  assert.equal(cmd.inputs.create, "node --import tsx scripts/media-check.ts");
+  assert.equal(cmd.inputs.create, "node --import tsx runtime/media-check.ts");
   assert.equal(cmd.inputs.create, MEDIA_CHECK_COMMAND);
   assert.equal(cmd.inputs.update, undefined, "without update, any input change re-runs create");
-  assert.ok(existsSync(join(String(cmd.inputs.dir), "scripts", "media-check.ts")), `dir ${cmd.inputs.dir}`);
+  assert.ok(existsSync(join(String(cmd.inputs.dir), "runtime", "media-check.ts")), `dir ${cmd.inputs.dir}`);
 });
 
 test("the environment carries every input the script reads, with the default time-out of 300 s", async () => {

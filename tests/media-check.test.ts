@@ -1,4 +1,4 @@
-// Runs the real checker (scripts/media-check.ts) as a child process, as the Command runs it, against real
+// Runs the real checker (runtime/media-check.ts) as a child process, as the Command runs it, against real
 // HTTPS servers on 127.0.0.1: a fake e2 that verifies every signature with @smithy/signature-v4, and a fake
 // Cloudflare-fronted media host that is healthy or broken in one way per test. TLS verification stays on:
 // the test CA is trusted through NODE_EXTRA_CA_CERTS only. What this cannot show: the real e2 and
@@ -42,7 +42,7 @@ function runCheck(
   const started = Date.now();
   return new Promise((done, fail) => {
     // Not process.env: the test runner's NODE_TEST_CONTEXT would turn the child into a test process.
-    const child = spawn(process.execPath, ["--import", "tsx", "scripts/media-check.ts"], {
+    const child = spawn(process.execPath, ["--import", "tsx", "runtime/media-check.ts"], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "", ...env },
       stdio: ["ignore", "pipe", "pipe"],

@@ -21,7 +21,7 @@ import {
   redactor,
   s3ErrorSummary,
   type HttpAnswer,
-} from "../scripts/lib/media-checks";
+} from "../runtime/media-checks";
 
 const SECRET = "very-secret-key/with+chars";
 const valid = {

@@ -1,4 +1,4 @@
-// scripts/merge-env.sh on real files in a temporary directory, run by every POSIX shell + awk pair found here:
+// runtime/merge-env.sh on real files in a temporary directory, run by every POSIX shell + awk pair found here:
 // the script runs on Mastodon hosts we don't control (dash + mawk on Debian, gawk elsewhere, busybox on slim
 // images), so each behaviour is checked under each pair.
 import assert from "node:assert/strict";
@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 
-const SCRIPT = path.join(__dirname, "..", "scripts", "merge-env.sh");
+const SCRIPT = path.join(__dirname, "..", "runtime", "merge-env.sh");
 const BEGIN = "# >>> mastodon-media (managed by Pulumi; edit the stack, not these lines)";
 const END = "# <<< mastodon-media";
 const SUPERSEDED = "# [superseded by mastodon-media] ";

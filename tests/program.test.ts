@@ -1,7 +1,7 @@
 // The whole program, index.ts included, under mocks: what a stack registers and exports.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { plaintextOccurrences, type MockRunResult } from "../scripts/lib/mock-run";
+import { plaintextOccurrences, type MockRunResult } from "./support/mock-run";
 import { SECRET_VALUES, minimalConfig } from "./support/stack-config";
 import { runProgram } from "./support/program-run";
 

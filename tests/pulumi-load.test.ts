@@ -5,7 +5,7 @@ import * as assert from "node:assert/strict";
 import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { readStackConfig } from "../scripts/lib/stack-file";
+import { readStackConfig } from "../tools/stack-file";
 import { runAsPulumi } from "./support/pulumi-child";
 import { PROJECT_DIR } from "./support/program-run";
 import { SECRET_VALUES, fullKeys, minimalConfig } from "./support/stack-config";

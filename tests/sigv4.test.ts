@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { Sha256 } from "@aws-crypto/sha256-js";
-import { amzDate, s3ObjectPath, signRequest, uriEncode, type SignableRequest } from "../scripts/lib/sigv4";
+import { amzDate, s3ObjectPath, signRequest, uriEncode, type SignableRequest } from "../runtime/sigv4";
 
 const credentials = {
   accessKeyId: "AKIDEXAMPLE0000000001",

@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { OFFLINE_INVOKES, runProgramUnderMocks } from "../scripts/lib/mock-run";
-import { maskEnvBlock, renderSynth } from "../scripts/synth";
-import { placeholderFor, readStackConfig } from "../scripts/lib/stack-file";
+import { OFFLINE_INVOKES, runProgramUnderMocks } from "./support/mock-run";
+import { maskEnvBlock, renderSynth } from "../tools/synth";
+import { placeholderFor, readStackConfig } from "../tools/stack-file";
 import { PROJECT_DIR } from "./support/program-run";
 
 test("stack files become program config: defaults applied, objects as JSON, secure values as placeholders", () => {

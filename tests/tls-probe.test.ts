@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { certificateSha256, probeLeafCertificateSha256 } from "../components/tls-probe";
+import { certificateSha256, probeLeafCertificateSha256 } from "../providers/tls-probe";
 import {
   makeCertificate,
   refusedPort,

@@ -1,11 +1,6 @@
 // Runs the real index.ts under mocks (in this process, loaded by the test loader) with a stack config.
 import * as path from "node:path";
-import {
-  OFFLINE_INVOKES,
-  runProgramUnderMocks,
-  type InvokeAnswers,
-  type MockRunResult,
-} from "../../scripts/lib/mock-run";
+import { OFFLINE_INVOKES, runProgramUnderMocks, type InvokeAnswers, type MockRunResult } from "./mock-run";
 import type { RawConfig } from "../../components/config";
 import { fullKeys } from "./stack-config";
 

@@ -1,7 +1,7 @@
-// Runs the program in a fresh Node process exactly as `pulumi up` loads it (see scripts/lib/run-as-pulumi.cjs).
+// Runs the program in a fresh Node process exactly as `pulumi up` loads it (see tests/support/run-as-pulumi.cjs).
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import type { MockRunOptions, MockRunResult } from "../../scripts/lib/mock-run";
+import type { MockRunOptions, MockRunResult } from "./mock-run";
 
 export interface ChildRun {
   ok: boolean;
@@ -14,7 +14,7 @@ export interface ChildRun {
   exitCode: number | null;
 }
 
-const ENTRY = path.join(__dirname, "..", "..", "scripts", "lib", "run-as-pulumi.cjs");
+const ENTRY = path.join(__dirname, "run-as-pulumi.cjs");
 
 export function runAsPulumi(
   options: Omit<MockRunOptions, "typescript" | "invokes">,

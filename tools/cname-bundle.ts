@@ -19,9 +19,9 @@
 // tests only against a stand-in executable. The parsing below is pure and tested on synthetic exports.
 import { execFileSync } from "node:child_process";
 import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
-import { CNAME_BUNDLE_COMMAND, E2_CUSTOM_DOMAIN_TYPE } from "../components/e2-custom-domain";
-import { certificateSha256 } from "../components/tls-probe";
-import { isSecretWrapper } from "./lib/secret-signature";
+import { CNAME_BUNDLE_COMMAND, E2_CUSTOM_DOMAIN_TYPE } from "../providers/e2-custom-domain";
+import { certificateSha256 } from "../providers/tls-probe";
+import { isSecretWrapper } from "./secret-signature";
 
 /** State type tokens of the resources that hold the origin certificate and its key. */
 export const ORIGIN_CERTIFICATE_TYPE = "cloudflare:index/originCaCertificate:OriginCaCertificate";

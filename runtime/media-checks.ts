@@ -1,6 +1,7 @@
 // The pure half of the media check: input validation, the checks and their verdicts, the back-off
 // schedule and the redaction of printed lines. No I/O here, so every rule is unit-tested directly;
-// scripts/media-check.ts does the network calls and feeds the answers in.
+// runtime/media-check.ts does the network calls and feeds the answers in.
+import { DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS } from "../components/media-check-limits";
 
 /** Every check, in the order it runs and is reported. The first failed one names the failure. */
 export const CHECKS = [
@@ -22,8 +23,7 @@ export const EDGE_CHECKS = CHECKS.filter((c) => c !== "upload" && c !== "cleanup
 /** Keys the check may write and delete start with this, so a wrong PROBE_KEY cannot touch real media. */
 export const PROBE_PREFIX = "_probe/";
 
-export const DEFAULT_TIMEOUT_SECONDS = 300;
-export const MAX_TIMEOUT_SECONDS = 3600;
+export { DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS };
 /** Per-request bound (connect + TLS + answer), in seconds. */
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 10;
 /** Bodies are read up to this many bytes: enough to compare the probe and recognise a listing. */

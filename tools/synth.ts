@@ -8,8 +8,8 @@ import {
   runProgramUnderMocks,
   type MockRunResult,
   type Registration,
-} from "./lib/mock-run";
-import { readStackConfig } from "./lib/stack-file";
+} from "../tests/support/mock-run";
+import { readStackConfig } from "./stack-file";
 
 const MASK = "[secret]";
 /** Env block variables whose values are credentials. */

@@ -4,9 +4,9 @@
 // only the resource monitor is replaced by the SDK's MockMonitor.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { isSecretWrapper } from "./secret-signature";
+import { isSecretWrapper } from "../../tools/secret-signature";
 
-export { SECRET_SIG_KEY, SECRET_SIG_VALUE, isSecretWrapper } from "./secret-signature";
+export { SECRET_SIG_KEY, SECRET_SIG_VALUE, isSecretWrapper } from "../../tools/secret-signature";
 
 export interface Registration {
   type: string;

@@ -5,9 +5,8 @@
 // when it ends; exits non-zero if any failed, naming which.
 const { spawn } = require("node:child_process");
 const fs = require("node:fs");
-const path = require("node:path");
 
-const TESTS = path.join(__dirname, "..", "tests");
+const TESTS = __dirname;
 const WAITING_ON_PROCESSES = [
   "pulumi-load",
   "e2-custom-domain",

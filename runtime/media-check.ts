@@ -1,5 +1,5 @@
 // End-to-end check of the media host, run after every deploy that changes it (components/media-check.ts):
-//   node --import tsx scripts/media-check.ts        (from the project root; inputs from the environment)
+//   node --import tsx runtime/media-check.ts        (from the project root; inputs from the environment)
 // Uploads a probe object to e2 with the program's key, then checks through https://<MEDIA_HOST>/ that the
 // probe is served by Cloudflare with CORS and valid TLS, and that anonymous listing, PUT and DELETE are
 // refused. Retries with a capped back-off while DNS and the edge settle, prints one line per check, exits
@@ -37,8 +37,8 @@ import {
   type HttpAnswer,
   type MediaCheckInputs,
   type Verdict,
-} from "./lib/media-checks";
-import { s3ObjectPath, signRequest, uriEncode } from "./lib/sigv4";
+} from "./media-checks";
+import { s3ObjectPath, signRequest, uriEncode } from "./sigv4";
 
 /** Sent on the GET so the edge has a reason to answer with CORS headers. */
 const ORIGIN = "https://media-check.invalid";

@@ -1,0 +1,21 @@
+// The edgeRules key: which rule groups the edge gets.
+import { EDGE_RULE_GROUPS, type EdgeRuleGroup } from "../edge-rules";
+import { DEFAULTS } from "./keys";
+import { show, type Problems } from "./problems";
+import { parseJson } from "./values";
+
+export function parseEdgeRules(
+  value: string | undefined,
+  problems: Problems,
+): Record<EdgeRuleGroup, boolean> | undefined {
+  const expected = `a list drawn from ${EDGE_RULE_GROUPS.map((g) => show(g)).join(", ")} (set with \`pulumi config set --path 'edgeRules[0]' ssl\`; an empty list turns every rule group off)`;
+  const groups = value === undefined ? DEFAULTS.edgeRules : parseJson("edgeRules", value, problems, expected);
+  if (groups === undefined) return undefined;
+  if (!Array.isArray(groups) || groups.some((g) => !(EDGE_RULE_GROUPS as readonly unknown[]).includes(g))) {
+    return problems.add("edgeRules", value, expected);
+  }
+  return Object.fromEntries(EDGE_RULE_GROUPS.map((g) => [g, groups.includes(g)])) as Record<
+    EdgeRuleGroup,
+    boolean
+  >;
+}

@@ -1,0 +1,68 @@
+// The mastodonHost key: where and how to push the env block over SSH.
+import type * as pulumi from "@pulumi/pulumi";
+import { DEFAULTS } from "./keys";
+import type { Problems } from "./problems";
+import type { MastodonHostSettings } from "./settings";
+import { isDnsName, isPlainObject, parseJson } from "./values";
+
+export function parseMastodonHost(
+  value: string | undefined,
+  problems: Problems,
+  sshKey: () => pulumi.Output<string> | undefined,
+): MastodonHostSettings | undefined {
+  if (value === undefined) return undefined;
+  const expected = `an object like {"host": "mastodon.example.social", "user": "mastodon", "port": 22, "envFile": "${DEFAULTS.mastodonHostEnvFile}", "restart": "systemd", "hostKey": "ssh-ed25519 AAAA..."}`;
+  const parsed = parseJson("mastodonHost", value, problems, expected);
+  if (parsed === undefined) return undefined;
+  if (!isPlainObject(parsed)) return problems.add("mastodonHost", value, expected);
+  const {
+    host,
+    user,
+    port = DEFAULTS.mastodonHostPort,
+    envFile = DEFAULTS.mastodonHostEnvFile,
+    restart = DEFAULTS.mastodonHostRestart,
+    hostKey,
+    ...rest
+  } = parsed;
+  for (const field of Object.keys(rest))
+    problems.add(`mastodonHost.${field}`, field, "one of host, user, port, envFile, restart, hostKey");
+  if (
+    hostKey !== undefined &&
+    (typeof hostKey !== "string" || !/^(ssh-|ecdsa-)[a-z0-9-]+ [A-Za-z0-9+/=]+$/.test(hostKey.trim()))
+  ) {
+    problems.add(
+      "mastodonHost.hostKey",
+      hostKey,
+      'the server\'s public host key, e.g. "ssh-ed25519 AAAA..." (from ssh-keyscan or /etc/ssh/ssh_host_ed25519_key.pub, without the comment)',
+    );
+  }
+  const hostOk =
+    typeof host === "string" &&
+    (isDnsName(host.toLowerCase()) || /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || /^[0-9a-f:]+$/i.test(host));
+  if (!hostOk)
+    problems.add("mastodonHost.host", host, "the SSH host name or IP address of the Mastodon server");
+  if (typeof user !== "string" || !/^[a-z_][a-z0-9_.-]*$/i.test(user))
+    problems.add("mastodonHost.user", user, "a Unix user name");
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535)
+    problems.add("mastodonHost.port", port, "a TCP port, 1-65535");
+  if (typeof envFile !== "string" || !envFile.startsWith("/") || /[\r\n\0'"$`\\]/.test(envFile)) {
+    problems.add(
+      "mastodonHost.envFile",
+      envFile,
+      "an absolute path without quotes, $, backquotes or backslashes",
+    );
+  }
+  const restartOk = restart === "systemd" || restart === "docker-compose" || restart === "none";
+  if (!restartOk) problems.add("mastodonHost.restart", restart, `one of "systemd", "docker-compose", "none"`);
+  const privateKey = sshKey();
+  if (!hostOk || !restartOk || privateKey === undefined) return undefined;
+  return {
+    host: host as string,
+    user: user as string,
+    port: port as number,
+    envFile: envFile as string,
+    restart,
+    hostKey: typeof hostKey === "string" ? hostKey.trim() : undefined,
+    privateKey,
+  };
+}

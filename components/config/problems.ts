@@ -1,0 +1,30 @@
+// How config problems are collected and reported: every one at once, naming the key, never a secret.
+import * as pulumi from "@pulumi/pulumi";
+import { CONFIG_NAMESPACE } from "./keys";
+
+/** Thrown for bad configuration; a RunError, so Pulumi prints the message without a stack trace. */
+export class ConfigError extends pulumi.RunError {
+  constructor(readonly problems: string[]) {
+    super(
+      `Invalid stack configuration (nothing was created or changed):\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
+    this.name = "ConfigError";
+  }
+}
+
+export const show = (value: unknown) => JSON.stringify(value);
+
+/** Collects problems while parsing so that the operator sees all of them in one run. */
+export class Problems {
+  readonly list: string[] = [];
+  add(key: string, value: unknown, expected: string): undefined {
+    const got = value === undefined ? "is not set" : `is ${show(value)}`;
+    this.list.push(`${CONFIG_NAMESPACE}:${key} ${got}; expected ${expected}.`);
+    return undefined;
+  }
+  /** For secrets and other values that must not be echoed. */
+  addHidden(key: string, message: string): undefined {
+    this.list.push(`${CONFIG_NAMESPACE}:${key} ${message}`);
+    return undefined;
+  }
+}

@@ -1,0 +1,54 @@
+// The validated settings the program is built from: plain values, secrets as Outputs.
+import type * as pulumi from "@pulumi/pulumi";
+import type { EdgeRuleGroup, RulesetPhase } from "../edge-rules";
+import type { MastodonRestart } from "../mastodon-env-push";
+
+export type DnsRecordMode = "host" | "wildcard";
+export type OriginKeyType = "rsa" | "ecc";
+export type RestartMode = MastodonRestart;
+export type { EdgeRuleGroup, RulesetPhase };
+
+/** An access key pair; both halves are secret Outputs. */
+export interface Credentials {
+  accessKeyId: pulumi.Output<string>;
+  secretAccessKey: pulumi.Output<string>;
+}
+
+/** Where and how to push the env block to the Mastodon server (optional). */
+export interface MastodonHostSettings {
+  host: string;
+  user: string;
+  port: number;
+  envFile: string;
+  restart: RestartMode;
+  /** The server's SSH public host key (`ssh-ed25519 AAAA...`); unchecked when absent. */
+  hostKey?: string;
+  privateKey: pulumi.Output<string>;
+}
+
+/** Everything the program needs, validated. Plain values except the secrets. */
+export interface Settings {
+  domain: string;
+  bucket: string;
+  /** `<bucket>.<domain>`: the host Mastodon puts in media URLs. */
+  mediaHost: string;
+  /** e2 S3 endpoint host name, no scheme. */
+  e2Endpoint: string;
+  e2Region: string;
+  e2Credentials: Credentials;
+  mastodonCredentials: Credentials;
+  /** True when Mastodon gets the program's own e2 key because no bucket-scoped key was configured. */
+  mastodonSharesProgramKey: boolean;
+  mastodonEnvExtra: Record<string, string>;
+  cloudflare: {
+    zoneId?: string;
+    dnsRecord: DnsRecordMode;
+    originCertificate: { keyType: OriginKeyType; validityDays: number; generation: number };
+    authenticatedOriginPulls: boolean;
+    edgeRules: Record<EdgeRuleGroup, boolean>;
+  };
+  cnameWaitSeconds: number;
+  verify: { enabled: boolean; timeoutSeconds: number };
+  adopt: { bucket: boolean; dnsRecordId?: string; rulesets: Partial<Record<RulesetPhase, string>> };
+  mastodonHost?: MastodonHostSettings;
+}
