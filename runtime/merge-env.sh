@@ -4,7 +4,7 @@
 #   merge-env.sh ENV_FILE < block
 #
 # It runs on the Mastodon host over SSH, where Node may be missing: POSIX sh and awk only, plus mktemp, cp, mv,
-# cmp, tail, ls and date. The block comes on stdin so the secrets in it never appear in argv or a process list.
+# cmp, tail, ls, date and rm. The block comes on stdin so the secrets in it never appear in argv or a process list.
 #
 # Contract with the caller (it restarts Mastodon only after "changed"):
 #   stdout "unchanged"          the file already holds this block; it was not written at all
@@ -21,12 +21,16 @@
 # - Lines it writes use the file's own line ending (CRLF when its first line ends in CRLF).
 # - A timestamped backup (ENV_FILE.bak-YYYYmmddHHMMSS) is written first; the new content goes to a temporary file
 #   in the same directory, gets the old file's owner and mode, and is renamed over the old file.
+# - Each backup holds the keys the file had before, so only the newest KEEP_BACKUPS of this script's own backups
+#   are kept (names it made: .bak- then 14 digits, optionally -N); other files, links and the operator's own
+#   backups are never removed.
 set -u
 umask 077
 
 BEGIN_MARKER='# >>> mastodon-media (managed by Pulumi; edit the stack, not these lines)'
 END_MARKER='# <<< mastodon-media'
 SUPERSEDED_PREFIX='# [superseded by mastodon-media] '
+KEEP_BACKUPS=3
 
 die() {
   printf 'merge-env: %s\n' "$*" >&2
@@ -162,13 +166,53 @@ attrs() { ls -ln "$1" | awk '{ print substr($1, 1, 10), $3, $4 }'; }
   die "cannot give a new file the owner and mode of $env_file (run as its owner or root); nothing was written"
 
 stamp=$(date +%Y%m%d%H%M%S)
-backup=$env_file.bak-$stamp
-n=1
+# Within one second the counter goes past the highest one there (not into a gap pruning left), so that name
+# order stays age order.
+n=0
+for f in "$env_file.bak-$stamp" "$env_file.bak-$stamp"-*; do
+  [ -e "$f" ] || [ -L "$f" ] || continue
+  case ${f#"$env_file.bak-$stamp"} in
+    "") k=1 ;;
+    - | -*[!0-9]*) continue ;;
+    *) k=${f#"$env_file.bak-$stamp"-} ;;
+  esac
+  [ "$k" -gt "$n" ] && n=$k
+done
+if [ "$n" -eq 0 ]; then backup=$env_file.bak-$stamp; else backup=$env_file.bak-$stamp-$((n + 1)); fi
 while [ -e "$backup" ] || [ -L "$backup" ]; do
   n=$((n + 1))
-  backup=$env_file.bak-$stamp-$n
+  backup=$env_file.bak-$stamp-$((n + 1))
 done
 cp -p "$env_file" "$backup" || die "cannot write the backup $backup; nothing was written to $env_file"
 
 mv -f "$new" "$env_file" || die "cannot rename the new file over $env_file; it is unchanged (backup: $backup)"
+
+# Older backups beyond the newest KEEP_BACKUPS go; the one just written always stays (even if the clock went back).
+# Newest first by name: the 14-digit stamp, then the -N counter as a number. A failure here is only noted: the
+# merge itself is done.
+for f in "$env_file".bak-*; do
+  [ -f "$f" ] && [ ! -L "$f" ] && printf '%s\n' "$f"
+done | awk -v prefix="$env_file.bak-" -v current="$backup" -v keep="$KEEP_BACKUPS" '
+index($0, prefix) == 1 {
+  rest = substr($0, length(prefix) + 1)
+  stamp = rest; n = 1
+  if (index(rest, "-") > 0) { stamp = substr(rest, 1, index(rest, "-") - 1); n = substr(rest, index(rest, "-") + 1) }
+  if (length(stamp) != 14 || stamp !~ /^[0-9]+$/ || n !~ /^[0-9]+$/) next
+  count++; path[count] = $0; stamps[count] = stamp; num[count] = n + 0
+  if ($0 == current) kept[count] = 1
+}
+function newer(a, b) { return stamps[a] > stamps[b] || (stamps[a] == stamps[b] && num[a] > num[b]) }
+END {
+  for (i = 1; i <= count; i++) if (kept[i]) nkept++
+  while (nkept < keep) {
+    best = 0
+    for (i = 1; i <= count; i++) if (!kept[i] && (best == 0 || newer(i, best))) best = i
+    if (best == 0) break
+    kept[best] = 1; nkept++
+  }
+  for (i = 1; i <= count; i++) if (!kept[i]) print path[i]
+}' | while IFS= read -r old; do
+  rm -f "$old" || printf 'merge-env: note: could not remove the old backup %s\n' "$old" >&2
+done
+
 echo "changed $backup"

@@ -280,6 +280,61 @@ for (const variant of variants) {
       assert.equal(fs.readdirSync(dir).length, 4);
     });
 
+    /** A stand-in `date` that prints the given stamp, first on PATH. */
+    function clockAt(stamp: string): string {
+      const clock = path.join(root, `clock-${++caseNo}`);
+      fs.mkdirSync(clock);
+      fs.writeFileSync(path.join(clock, "date"), `#!/bin/sh\necho ${stamp}\n`, { mode: 0o755 });
+      return `${clock}:`;
+    }
+
+    it("keeps only the newest 3 of its own backups, each holding the content it replaced", () => {
+      const { dir, file } = envDir(ORIGINAL);
+      const contents: string[] = [];
+      const backups: string[] = [];
+      for (const [i, v] of ["a", "b", "c", "d", "e"].entries()) {
+        contents.push(fs.readFileSync(file, "utf8"));
+        backups.push(changed(merge(file, `S3_BUCKET=${v}`, clockAt(`2026010100000${i}`)), file));
+      }
+      assertOnlyFiles(dir, [".env.production", ...backups.slice(2).map((b) => path.basename(b))]);
+      for (const i of [2, 3, 4]) assert.equal(fs.readFileSync(backups[i], "utf8"), contents[i]);
+    });
+
+    it("orders same-second backups by their counter as a number (-10 is newer than -9)", () => {
+      const { dir, file } = envDir(ORIGINAL);
+      const clock = clockAt("20260101000000");
+      const backups = Array.from({ length: 11 }, (_, i) =>
+        changed(merge(file, `S3_BUCKET=v${i}`, clock), file),
+      );
+      assert.equal(backups[10], `${file}.bak-20260101000000-11`);
+      assertOnlyFiles(dir, [".env.production", ...backups.slice(8).map((b) => path.basename(b))]);
+    });
+
+    it("never removes the operator's own backups, links, or the backup it just wrote when the clock went back", () => {
+      const { dir, file } = envDir(ORIGINAL);
+      const mine = [
+        ".env.production.bak-manual",
+        ".env.production.bak-2026",
+        ".env.production.bak-20990101000000-x",
+      ];
+      for (const name of mine) fs.writeFileSync(path.join(dir, name), "keep me\n");
+      fs.symlinkSync(".env.production", path.join(dir, ".env.production.bak-20990101000009"));
+      const future = ["20990101000001", "20990101000002", "20990101000003"].map(
+        (s) => `.env.production.bak-${s}`,
+      );
+      for (const name of future) fs.writeFileSync(path.join(dir, name), "from a clock ahead\n");
+      // The clock now says 2026: the new backup is the "oldest" by name, and stays all the same.
+      const backup = changed(merge(file, BLOCK, clockAt("20260101000000")), file);
+      assertOnlyFiles(dir, [
+        ".env.production",
+        path.basename(backup),
+        ...mine,
+        ".env.production.bak-20990101000009",
+        ...future.slice(1),
+      ]);
+      assert.equal(fs.readFileSync(backup, "utf8"), ORIGINAL);
+    });
+
     it(
       "keeps the file's owner and group when run as root" +
         (process.getuid?.() === 0 ? "" : " (skipped: needs root to chown)"),
