@@ -36,12 +36,23 @@ export function readMergeEnvScript(): string {
   return fs.readFileSync(path.join(__dirname, "..", "runtime", "merge-env.sh"), "utf8");
 }
 
+/** The local-media check's text (runtime/check-local-media.sh), shipped to the server like the merge script. */
+export function readCheckLocalMediaScript(): string {
+  return fs.readFileSync(path.join(__dirname, "..", "runtime", "check-local-media.sh"), "utf8");
+}
+
+/** Where Mastodon keeps media on local disk: public/system next to the env file (source and docker installs). */
+export function defaultLocalMediaDir(envFile: string): string {
+  return path.posix.join(path.posix.dirname(envFile), "public", "system");
+}
+
 /** Single-quotes a word for a POSIX shell. */
 export function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 const HEREDOC_END = "MASTODON_MEDIA_MERGE_ENV_SH";
+const CHECK_HEREDOC_END = "MASTODON_MEDIA_CHECK_LOCAL_MEDIA_SH";
 
 /** Why an env file path can't be used, or undefined when it can. */
 export function envFileProblem(envFile: string): string | undefined {
@@ -57,10 +68,22 @@ export function restartProblem(restart: string): string | undefined {
     : 'must be "systemd", "docker-compose" or "none"';
 }
 
+/** A script as a quoted here-document written to the file named by the shell variable `fileVar`. */
+function hereDocument(fileVar: string, end: string, script: string, what: string): string[] {
+  if (script.split("\n").includes(end)) {
+    throw new Error(`the ${what} contains the line ${end}, which would end its here-document early`);
+  }
+  const text = script.endsWith("\n") ? script : `${script}\n`;
+  return [`cat >"$${fileVar}" <<'${end}'`, text + end];
+}
+
 /**
  * The shell command run on the Mastodon host, with the env block arriving on stdin (it holds the keys, so it
- * is never part of this string). The merge script travels inline in a quoted here-document, written to a
- * temporary file so that stdin stays free for the block. It needs a POSIX login shell (sh, bash, dash, zsh).
+ * is never part of this string). The scripts travel inline in quoted here-documents, written to temporary
+ * files so that stdin stays free for the block. It needs a POSIX login shell (sh, bash, dash, zsh).
+ *
+ * Order: when `localMediaDir` is given, the local-media check runs first and a miss stops everything before
+ * the env file is touched; then the merge; then the restart, only if the file changed.
  *
  * A restart that fails leaves `<envFile>.restart-pending` behind: the next run finds the file already merged
  * ("unchanged") but still restarts, so a failed restart is retried instead of forgotten.
@@ -69,27 +92,46 @@ export function buildEnvPushCommand(opts: {
   envFile: string;
   restart: MastodonRestart;
   mergeScript: string;
+  /** Check media under this directory before switching; undefined: no check. */
+  localMediaDir?: string;
+  /** With localMediaDir: the local-media check's text. */
+  checkScript?: string;
+  /** With localMediaDir: `https://<media host>`, where copied media must be served. */
+  mediaBaseUrl?: string;
+  /** With localMediaDir: bucket and e2 endpoint host, for the copy command a miss prints. */
+  bucket?: string;
+  e2Endpoint?: string;
 }): string {
   const fileProblem = envFileProblem(opts.envFile);
   if (fileProblem) throw new Error(`envFile ${fileProblem}`);
   const modeProblem = restartProblem(opts.restart);
   if (modeProblem) throw new Error(`restart ${modeProblem}`);
-  if (opts.mergeScript.split("\n").includes(HEREDOC_END)) {
-    throw new Error(
-      `the merge script contains the line ${HEREDOC_END}, which would end its here-document early`,
-    );
-  }
-  const script = opts.mergeScript.endsWith("\n") ? opts.mergeScript : `${opts.mergeScript}\n`;
   const envFile = shQuote(opts.envFile);
   const lines = [
     "# mastodon-media: merge the S3 block (stdin) into the env file; restart web and sidekiq only if it changed.",
     "mm_script=$(mktemp) || exit 1",
-    `trap 'rm -f "$mm_script"' EXIT`,
-    `cat >"$mm_script" <<'${HEREDOC_END}'`,
-    script + HEREDOC_END,
+  ];
+  if (opts.localMediaDir === undefined) {
+    lines.push(`trap 'rm -f "$mm_script"' EXIT`);
+  } else {
+    const { checkScript, mediaBaseUrl, bucket, e2Endpoint } = opts;
+    if (checkScript === undefined || !mediaBaseUrl || !bucket || !e2Endpoint)
+      throw new Error("localMediaDir needs checkScript, mediaBaseUrl, bucket and e2Endpoint");
+    const dirProblem = envFileProblem(opts.localMediaDir);
+    if (dirProblem) throw new Error(`localMediaDir ${dirProblem}`);
+    lines.push(
+      'mm_check=$(mktemp) || { rm -f "$mm_script"; exit 1; }',
+      `trap 'rm -f "$mm_script" "$mm_check"' EXIT`,
+      ...hereDocument("mm_check", CHECK_HEREDOC_END, checkScript, "local-media check script"),
+      "# Media still on local disk must already be in the bucket: a miss stops here, before the env file.",
+      `sh "$mm_check" ${[opts.localMediaDir, mediaBaseUrl, bucket, e2Endpoint].map(shQuote).join(" ")} </dev/null || exit 1`,
+    );
+  }
+  lines.push(
+    ...hereDocument("mm_script", HEREDOC_END, opts.mergeScript, "merge script"),
     `mm_result=$(sh "$mm_script" ${envFile}) || exit $?`,
     `printf '%s\\n' "$mm_result"`,
-  ];
+  );
   const restart = restartCommand(opts.restart, opts.envFile);
   if (restart === undefined) {
     lines.push(
@@ -117,8 +159,9 @@ export interface MastodonEnvPushArgs {
   /** Host name or IP address of the Mastodon server, reached over SSH. */
   host: pulumi.Input<string>;
   /**
-   * SSH user. It must be able to write the env file and create files in its directory; for `restart:
-   * "systemd"` it must be root or allowed `sudo -n systemctl restart`; for `"docker-compose"`, to run docker.
+   * SSH user. It must be able to write the env file and create files in its directory, and read
+   * `localMediaDir`; for `restart: "systemd"` it must be root or allowed `sudo -n systemctl restart`; for
+   * `"docker-compose"`, to run docker.
    */
   user: pulumi.Input<string>;
   /** SSH port. Default: 22. */
@@ -137,31 +180,69 @@ export interface MastodonEnvPushArgs {
   /** Private key (OpenSSH or PEM text) for the SSH login. Secret. */
   privateKey: pulumi.Input<string>;
   /**
-   * The server's SSH public host key (`ssh-ed25519 AAAA...`), checked on connect. Default: not checked,
-   * which trusts whatever answers at `host` with the env block's keys.
+   * The server's SSH public host key (`ssh-ed25519 AAAA...`), checked on connect. Required: the connection
+   * carries Mastodon's S3 key, and without a host key it would go to whatever answers at `host`.
    */
-  hostKey?: pulumi.Input<string>;
+  hostKey: pulumi.Input<string>;
   /** The env block to merge (`KEY=value` lines, values already quoted for dotenv). Secret. */
   envBlock: pulumi.Input<string>;
+  /**
+   * The end-to-end media check. The push waits for it, so Mastodon is switched only to a media host (and key)
+   * proven to work. Required.
+   */
+  mediaCheck: pulumi.Resource;
+  /** The media host Mastodon will use (`files.example.social`, no scheme): copied media must be served there. */
+  mediaHost: string;
+  /** Bucket and e2 endpoint host, only for the copy command printed when local media is missing. */
+  bucket: string;
+  e2Endpoint: string;
+  /**
+   * Where Mastodon keeps media on the server's disk. Before the env file is touched, a random sample of the
+   * files there is requested from `https://<mediaHost>/<path under it>`; a miss stops the push, with the copy
+   * command. A missing or empty directory passes. `false`: no check. Default: `public/system` in the env
+   * file's directory.
+   */
+  localMediaDir?: string | false;
 }
 
 /**
- * Keeps the S3 block in Mastodon's env file on its server equal to the stack's: one `Command`
- * that runs when the block, the script or the connection changes. Destroying the stack leaves the file as it
- * is: taking the block out would break a running Mastodon.
+ * Keeps the S3 block in Mastodon's env file on its server equal to the stack's: one `Command` that runs, after
+ * the media check, when the block, the scripts or the connection change. Destroying the stack (or turning the
+ * push off) leaves the file as it is: taking the block out would break a running Mastodon.
  */
 export class MastodonEnvPush extends pulumi.ComponentResource {
   /** The remote command. */
   public readonly command: Command;
-  /** What the last run printed: the merge result ("unchanged" or "changed <backup>") and the restart. */
+  /**
+   * What the last run printed: the local-media check's summary, the merge result ("unchanged" or "changed
+   * <backup>") and the restart.
+   */
   public readonly stdout: pulumi.Output<string>;
 
   constructor(name: string, args: MastodonEnvPushArgs, opts?: pulumi.ComponentResourceOptions) {
     const envFile = args.envFile ?? DEFAULT_ENV_FILE;
     const restart = args.restart ?? DEFAULT_RESTART;
+    const localMediaDir =
+      args.localMediaDir === false ? undefined : (args.localMediaDir ?? defaultLocalMediaDir(envFile));
     const errors = [
       { propertyPath: "envFile", reason: envFileProblem(envFile) },
       { propertyPath: "restart", reason: restartProblem(restart) },
+      {
+        propertyPath: "hostKey",
+        reason:
+          args.hostKey === undefined || args.hostKey === ""
+            ? "is required: without it the SSH connection trusts whatever answers and hands it Mastodon's key"
+            : undefined,
+      },
+      {
+        propertyPath: "mediaCheck",
+        reason: args.mediaCheck ? undefined : "is required: the push runs only after the media check passed",
+      },
+      {
+        propertyPath: "localMediaDir",
+        // Checked when given; the default derives from envFile, whose own problem is reported above.
+        reason: typeof args.localMediaDir === "string" ? envFileProblem(args.localMediaDir) : undefined,
+      },
     ].filter((e): e is { propertyPath: string; reason: string } => e.reason !== undefined);
     if (errors.length > 0) {
       throw new pulumi.InputPropertiesError({
@@ -169,10 +250,35 @@ export class MastodonEnvPush extends pulumi.ComponentResource {
         errors,
       });
     }
-    const script = buildEnvPushCommand({ envFile, restart, mergeScript: readMergeEnvScript() });
+    const script = buildEnvPushCommand({
+      envFile,
+      restart,
+      mergeScript: readMergeEnvScript(),
+      ...(localMediaDir === undefined
+        ? {}
+        : {
+            localMediaDir,
+            checkScript: readCheckLocalMediaScript(),
+            mediaBaseUrl: `https://${args.mediaHost}`,
+            bucket: args.bucket,
+            e2Endpoint: args.e2Endpoint,
+          }),
+    });
 
     super("mastodon-media:mastodon:EnvPush", name, {}, opts);
 
+    // dependsOn given to the component is not inherited by its children: pass it on, with the media check.
+    const extra = opts?.dependsOn;
+    const dependsOn: pulumi.CustomResourceOptions["dependsOn"] =
+      extra === undefined
+        ? [args.mediaCheck]
+        : Array.isArray(extra)
+          ? [args.mediaCheck, ...(extra as pulumi.Input<pulumi.Resource>[])]
+          : pulumi.Resource.isInstance(extra)
+            ? [args.mediaCheck, extra]
+            : pulumi
+                .output(extra as pulumi.Input<pulumi.Resource[]>)
+                .apply((d) => [args.mediaCheck, ...([] as pulumi.Resource[]).concat(d)]);
     this.command = new Command(
       `${name}-merge`,
       {
@@ -184,16 +290,15 @@ export class MastodonEnvPush extends pulumi.ComponentResource {
           hostKey: args.hostKey,
         },
         create: script,
-        // Same script on every change: it merges idempotently and restarts only when something changed.
+        // Same script on every change: it checks, merges idempotently and restarts only when something changed.
         update: script,
         stdin: pulumi.secret(args.envBlock),
         // Off: these ride on SSH's setenv, which servers refuse without AcceptEnv, and the script needs neither.
         addPreviousOutputInEnv: false,
-        // The script prints only "unchanged"/"changed <backup path>", key names and restart output, never values.
+        // The scripts print file names, key names, status codes and restart output, never values.
         logging: "stdoutAndStderr",
       },
-      // dependsOn given to the component is not inherited by its children: pass it on, so the push waits.
-      { parent: this, dependsOn: opts?.dependsOn, additionalSecretOutputs: ["stdin"] },
+      { parent: this, dependsOn, additionalSecretOutputs: ["stdin"] },
     );
     this.stdout = this.command.stdout;
     this.registerOutputs({ stdout: this.stdout });

@@ -1,6 +1,6 @@
 // The whole media setup for one Mastodon instance: e2 bucket, Cloudflare edge, e2 custom domain, checks.
 // The bucket side and the Cloudflare side are independent; the only chain is
-// key → CSR → certificate → custom domain → media check → (optional) env push.
+// key → CSR → certificate → custom domain → media check → (opt-in) env push.
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "./config";
 import { CloudflareMediaHost } from "./cloudflare-media-host";
@@ -33,7 +33,7 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
   readonly customDomain: E2CustomDomain;
   /** Absent when config `verify` is false. */
   readonly mediaCheck?: MediaCheck;
-  /** Absent unless config `mastodonHost` is set. */
+  /** Absent unless config `pushMastodonEnv` is true. */
   readonly envPush?: MastodonEnvPush;
   /** What the e2 console's "Add CNAME" needs and whether e2 serves it yet. */
   readonly customDomainStatus: pulumi.Output<{
@@ -43,6 +43,34 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
   }>;
 
   constructor(name: string, args: MastodonMediaStorageArgs, opts?: pulumi.ComponentResourceOptions) {
+    // The config parser refuses these already; checked here too, before anything is registered, so that no
+    // other caller can push without the media check, a verified server or Mastodon's own key.
+    const pushProblems = args.pushMastodonEnv
+      ? [
+          [!args.mastodonHost, "mastodonHost", "is required to push the env block"],
+          [
+            !args.verify.enabled,
+            "verify.enabled",
+            "must be true: the push runs only after the media check passed",
+          ],
+          [!args.mastodonHost?.hostKey, "mastodonHost.hostKey", "is required to push the env block"],
+          [
+            args.mastodonSharesProgramKey,
+            "mastodonCredentials",
+            "must be Mastodon's own key, not the program's",
+          ],
+        ].filter(([bad]) => bad)
+      : [];
+    if (pushProblems.length > 0) {
+      throw new pulumi.InputPropertiesError({
+        message: `MastodonMediaStorage ${name}: pushMastodonEnv cannot be honoured`,
+        errors: pushProblems.map(([, propertyPath, reason]) => ({
+          propertyPath: propertyPath as string,
+          reason: reason as string,
+        })),
+      });
+    }
+
     super("mastodon-media:index:MastodonMediaStorage", name, {}, opts);
 
     if (args.mastodonSharesProgramKey) {
@@ -147,19 +175,28 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
       ),
     );
 
-    if (args.mastodonHost) {
-      if (!args.mastodonHost.hostKey) {
-        pulumi.log.warn(
-          "mastodonHost.hostKey is not set: the SSH connection does not verify the server, so whatever answers at " +
-            `${args.mastodonHost.host} receives the S3 keys. Set it to the server's public host key.`,
-          this,
-        );
-      }
-      // Only switch Mastodon over once the media host is proven to serve files (or at least registered).
+    if (args.pushMastodonEnv) {
+      const { hostKey, ...host } = args.mastodonHost!;
       this.envPush = new MastodonEnvPush(
         `${name}-env-push`,
-        { ...args.mastodonHost, envBlock: this.mastodonEnv },
-        { parent: this, dependsOn: this.mediaCheck ? [this.mediaCheck] : [this.customDomain] },
+        {
+          ...host,
+          hostKey: hostKey!,
+          envBlock: this.mastodonEnv,
+          // Only switch Mastodon over once the media host (and key) are proven to serve files.
+          mediaCheck: this.mediaCheck!,
+          mediaHost: args.mediaHost,
+          bucket: args.bucket,
+          e2Endpoint: args.e2Endpoint,
+          localMediaDir: host.localMediaDir ?? false,
+        },
+        { parent: this },
+      );
+    } else if (args.mastodonHost) {
+      pulumi.log.warn(
+        "mastodonHost is set but pushMastodonEnv is not true, so nothing is pushed: paste the mastodonEnv output " +
+          "yourself, or set pushMastodonEnv true (README: Pushing the env block to the Mastodon server).",
+        this,
       );
     }
 

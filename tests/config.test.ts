@@ -320,3 +320,131 @@ test("Pulumi.yaml declares every scalar key with the program's defaults, and the
     assert.equal(project.config[required].default, undefined, `${required} must stay required`);
   }
 });
+
+const HOST = { host: "mastodon.example.social", user: "mastodon" };
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+/** A config that asks for the push and has everything a push needs. */
+function pushConfig(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    mastodonHost: JSON.stringify({ ...HOST, hostKey: HOST_KEY }),
+    mastodonHostSshKey: SECRET_VALUES.mastodonHostSshKey,
+    mastodonAccessKeyId: SECRET_VALUES.mastodonAccessKeyId,
+    mastodonSecretAccessKey: SECRET_VALUES.mastodonSecretAccessKey,
+    pushMastodonEnv: "true",
+    ...overrides,
+  };
+}
+
+test("the env push is off unless pushMastodonEnv is true, even with mastodonHost set (and then needs no hostKey)", () => {
+  const s = parseSettings(
+    minimalConfig({
+      mastodonHost: JSON.stringify(HOST),
+      mastodonHostSshKey: SECRET_VALUES.mastodonHostSshKey,
+    }),
+  );
+  assert.equal(s.pushMastodonEnv, false);
+  assert.equal(s.mastodonHost?.host, "mastodon.example.social");
+  assert.equal(parseSettings(minimalConfig()).pushMastodonEnv, false);
+});
+
+test("a push with everything it needs is accepted; local media defaults to public/system beside the env file", () => {
+  const s = parseSettings(minimalConfig(pushConfig()));
+  assert.equal(s.pushMastodonEnv, true);
+  assert.equal(s.mastodonHost?.hostKey, HOST_KEY);
+  assert.equal(s.mastodonHost?.localMediaDir, "/home/mastodon/live/public/system");
+  const docker = parseSettings(
+    minimalConfig(
+      pushConfig({
+        mastodonHost: JSON.stringify({
+          ...HOST,
+          hostKey: HOST_KEY,
+          envFile: "/srv/mastodon/.env.production",
+        }),
+      }),
+    ),
+  );
+  assert.equal(docker.mastodonHost?.localMediaDir, "/srv/mastodon/public/system");
+});
+
+test("mastodonHost.localMediaDir takes an absolute path, or false to skip the local-media check", () => {
+  const dirOf = (localMediaDir: unknown) =>
+    parseSettings(
+      minimalConfig(
+        pushConfig({ mastodonHost: JSON.stringify({ ...HOST, hostKey: HOST_KEY, localMediaDir }) }),
+      ),
+    ).mastodonHost?.localMediaDir;
+  assert.equal(dirOf("/var/lib/mastodon/system"), "/var/lib/mastodon/system");
+  assert.equal(dirOf(false), undefined);
+  assertRejected(
+    pushConfig({
+      mastodonHost: JSON.stringify({ ...HOST, hostKey: HOST_KEY, localMediaDir: "public/system" }),
+    }),
+    "mastodonHost.localMediaDir",
+    '"public/system"',
+    "absolute path",
+    "false",
+  );
+});
+
+test("pushMastodonEnv must be true or false, and needs mastodonHost", () => {
+  assertRejected(pushConfig({ pushMastodonEnv: "yes" }), "pushMastodonEnv", '"yes"', "true or false");
+  assertRejected(
+    pushConfig({ mastodonHost: undefined, mastodonHostSshKey: undefined }),
+    "pushMastodonEnv",
+    "mastodonHost is not set",
+  );
+});
+
+test("a push without mastodonHost.hostKey is refused, saying why the host key matters", () => {
+  assertRejected(
+    pushConfig({ mastodonHost: JSON.stringify(HOST) }),
+    "mastodonHost.hostKey",
+    "is not set",
+    "ssh-ed25519",
+    "pushMastodonEnv needs it",
+  );
+});
+
+test("a push with the media check off is refused", () => {
+  assertRejected(
+    pushConfig({ verify: "false" }),
+    "verify",
+    '"false"',
+    "pushMastodonEnv",
+    "after the media check passed",
+  );
+});
+
+test("a push of the program's own key is refused: without a Mastodon key, or with the same key ID", () => {
+  assertRejected(
+    pushConfig({ mastodonAccessKeyId: undefined, mastodonSecretAccessKey: undefined }),
+    "mastodonAccessKeyId",
+    "is not set",
+    "its own key",
+  );
+  const problem = assertRejected(
+    pushConfig({ mastodonAccessKeyId: SECRET_VALUES.e2AccessKeyId }),
+    "mastodonAccessKeyId",
+    "the program's own key",
+    "value not shown",
+  );
+  assert.ok(!problem.includes(SECRET_VALUES.e2AccessKeyId));
+});
+
+test("every problem of a push is reported at once", () => {
+  const problems = problemsOf(
+    minimalConfig(
+      pushConfig({
+        mastodonHost: JSON.stringify(HOST),
+        verify: "false",
+        mastodonAccessKeyId: undefined,
+        mastodonSecretAccessKey: undefined,
+      }),
+    ),
+  );
+  assert.deepEqual(problems.map((p) => p.split(" ")[0]).sort(), [
+    "mastodon-media:mastodonAccessKeyId",
+    "mastodon-media:mastodonHost.hostKey",
+    "mastodon-media:verify",
+  ]);
+});

@@ -13,12 +13,16 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   buildEnvPushCommand,
   DEFAULT_ENV_FILE,
+  defaultLocalMediaDir,
   MastodonEnvPush,
+  readCheckLocalMediaScript,
   readMergeEnvScript,
   restartCommand,
   type MastodonEnvPushArgs,
   type MastodonRestart,
 } from "../components/mastodon-env-push";
+import { Command as LocalCommand } from "@pulumi/command/local/command";
+import { startMediaFilesServer, type MediaFilesServer } from "./support/media-files-server";
 import {
   installRecordingMocks,
   plaintextOccurrences,
@@ -31,15 +35,29 @@ const PRIVATE_KEY =
   "-----BEGIN OPENSSH PRIVATE KEY-----\nmock-ssh-key-material\n-----END OPENSSH PRIVATE KEY-----\n";
 const SECRET_VALUE = "e2-secret-value-0123456789";
 const ENV_BLOCK = `S3_ENABLED=true\nS3_BUCKET=files\nAWS_ACCESS_KEY_ID=KEYID\nAWS_SECRET_ACCESS_KEY=${SECRET_VALUE}\n`;
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+
+/** Everything but the media check, which needs a resource made inside the mock stack. */
+const BASE_ARGS = {
+  host: "mastodon.example.social",
+  user: "mastodon",
+  privateKey: PRIVATE_KEY,
+  envBlock: ENV_BLOCK,
+  hostKey: HOST_KEY,
+  mediaHost: "files.example.social",
+  bucket: "files",
+  e2Endpoint: "s3.eu-central-2.idrivee2.com",
+};
 
 async function build(extra: Partial<MastodonEnvPushArgs> = {}): Promise<MockRunResult> {
   const record = await installRecordingMocks({ stack: "test", config: {}, secretKeys: [] });
   await runInMockStack(() => {
+    const check = new LocalCommand("media-check", { create: "true" });
     new MastodonEnvPush("mastodon", {
-      host: "mastodon.example.social",
-      user: "mastodon",
+      ...BASE_ARGS,
       privateKey: pulumi.secret(PRIVATE_KEY),
       envBlock: pulumi.secret(ENV_BLOCK),
+      mediaCheck: check,
       ...extra,
     });
   });
@@ -61,7 +79,28 @@ describe("MastodonEnvPush under mocks", () => {
     assert.equal(component.name, "mastodon");
     assert.equal(cmd.name, "mastodon-merge");
     assert.equal(cmd.parentUrn, component.urn);
-    assert.equal(r.registrations.filter((x) => x.type !== "pulumi:pulumi:Stack").length, 2);
+    // The component, its command, and the stand-in media check.
+    assert.equal(r.registrations.filter((x) => x.type !== "pulumi:pulumi:Stack").length, 3);
+  });
+
+  it("waits for the media check it is given", async () => {
+    const r = await build();
+    const check = only(r, "command:local:Command");
+    assert.ok(remoteCommand(r).options.dependencies.includes(check.urn));
+  });
+
+  it("waits for the media check and for what the caller's dependsOn names", async () => {
+    const record = await installRecordingMocks({ stack: "test", config: {}, secretKeys: [] });
+    await runInMockStack(() => {
+      const check = new LocalCommand("media-check", { create: "true" });
+      const other = new LocalCommand("other", { create: "true" });
+      new MastodonEnvPush("mastodon", { ...BASE_ARGS, mediaCheck: check }, { dependsOn: [other] });
+    });
+    const deps = remoteCommand(record).options.dependencies;
+    for (const name of ["media-check", "other"]) {
+      const urn = record.registrations.find((x) => x.name === name)!.urn;
+      assert.ok(deps.includes(urn), `${name} not waited for`);
+    }
   });
 
   it("connects with the given host and user on port 22 by default, with the key inside a secret", async () => {
@@ -76,10 +115,10 @@ describe("MastodonEnvPush under mocks", () => {
   });
 
   it("uses the given port and checks the given host key", async () => {
-    const cmd = remoteCommand(await build({ port: 2222, hostKey: "ssh-ed25519 AAAAC3Nza-host" }));
+    const cmd = remoteCommand(await build({ port: 2222 }));
     const connection = cmd.inputs.connection as Record<string, unknown>;
     assert.equal(connection.port, 2222);
-    assert.equal(connection.hostKey, "ssh-ed25519 AAAAC3Nza-host");
+    assert.equal(connection.hostKey, HOST_KEY);
   });
 
   it("sends the env block on stdin as a secret and keeps it secret in state", async () => {
@@ -97,12 +136,17 @@ describe("MastodonEnvPush under mocks", () => {
     assert.deepEqual(plaintextOccurrences(cmd.wireInputs, "mock-ssh-key-material"), []);
   });
 
-  it("runs the same built command on create and update: default env file, systemd restart", async () => {
+  it("runs the same built command on create and update: default env file and media directory, systemd", async () => {
     const cmd = remoteCommand(await build());
     const expected = buildEnvPushCommand({
       envFile: DEFAULT_ENV_FILE,
       restart: "systemd",
       mergeScript: readMergeEnvScript(),
+      localMediaDir: "/home/mastodon/live/public/system",
+      checkScript: readCheckLocalMediaScript(),
+      mediaBaseUrl: "https://files.example.social",
+      bucket: "files",
+      e2Endpoint: "s3.eu-central-2.idrivee2.com",
     });
     assert.equal(cmd.inputs.create, expected);
     assert.equal(cmd.inputs.update, expected);
@@ -130,19 +174,38 @@ describe("MastodonEnvPush under mocks", () => {
     assert.doesNotMatch(afterScript, /systemctl|docker|restart-pending/);
   });
 
-  it("rejects a relative env file path and an unknown restart mode before registering anything", async () => {
+  it("checks local media under the directory given, or not at all with false", async () => {
+    const given = remoteCommand(await build({ localMediaDir: "/srv/media/system" })).inputs.create as string;
+    assert.ok(
+      given.includes(`sh "$mm_check" '/srv/media/system' 'https://files.example.social' 'files'`),
+      given,
+    );
+    const off = remoteCommand(await build({ localMediaDir: false })).inputs.create as string;
+    assert.ok(!off.includes("mm_check") && !off.includes("MASTODON_MEDIA_CHECK_LOCAL_MEDIA_SH"), off);
+  });
+
+  it("the default media directory is public/system next to the env file", () => {
+    assert.equal(
+      defaultLocalMediaDir("/home/mastodon/live/.env.production"),
+      "/home/mastodon/live/public/system",
+    );
+    assert.equal(defaultLocalMediaDir("/srv/mastodon/.env.production"), "/srv/mastodon/public/system");
+  });
+
+  it("rejects a relative env file path, an unknown restart mode, no host key and no media check before registering anything", async () => {
     const r = await installRecordingMocks({ stack: "test", config: {}, secretKeys: [] });
-    const args = { host: "h", user: "u", privateKey: "k", envBlock: "S3_BUCKET=x" };
     assert.throws(
       () =>
         new MastodonEnvPush("bad", {
-          ...args,
+          ...BASE_ARGS,
+          hostKey: "",
+          mediaCheck: undefined as unknown as pulumi.Resource,
           envFile: "live/.env.production",
           restart: "runit" as MastodonRestart,
         }),
       (e: unknown) =>
         pulumi.InputPropertiesError.isInstance(e) &&
-        e.errors.map((x) => x.propertyPath).join() === "envFile,restart",
+        e.errors.map((x) => x.propertyPath).join() === "envFile,restart,hostKey,mediaCheck",
     );
     assert.equal(r.registrations.length, 0);
   });
@@ -226,6 +289,113 @@ for (const shell of [["dash"], ["busybox", "sh"]]) {
   );
 }
 
+// The whole command with the local-media check, under the same shells, against a real HTTPS media host on
+// loopback (curl on the "host" trusts its test CA through CURL_CA_BUNDLE).
+describe("the command with the local-media check, run locally", () => {
+  let media: MediaFilesServer;
+  let dir: string;
+  before(async () => {
+    media = await startMediaFilesServer();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "env-push-media-"));
+  });
+  after(async () => {
+    await media.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const shell of [["dash"], ["busybox", "sh"]]) {
+    const missing = spawnSync(shell[0], ["-c", "true"], { stdio: "ignore" }).error
+      ? `${shell[0]} is not installed`
+      : spawnSync("curl", ["--version"], { stdio: "ignore" }).error
+        ? "curl is not installed"
+        : "";
+    it(
+      `under ${shell.join(" ")}: refuses while local media is missing, leaving the file alone; merges once it is copied` +
+        (missing && ` (skipped: ${missing})`),
+      { skip: missing || undefined },
+      async () => {
+        const live = path.join(dir, shell[0]);
+        const files = [
+          `accounts/avatars/000/000/001/original/${shell[0]}.png`,
+          `media_attachments/files/1/original/${shell[0]}.jpg`,
+        ];
+        for (const f of files) {
+          fs.mkdirSync(path.dirname(path.join(live, "public", "system", f)), { recursive: true });
+          fs.writeFileSync(path.join(live, "public", "system", f), "media");
+        }
+        const file = path.join(live, ".env.production");
+        fs.writeFileSync(file, ORIGINAL_LOCAL);
+        const cmd = buildEnvPushCommand({
+          envFile: file,
+          restart: "none",
+          mergeScript: readMergeEnvScript(),
+          localMediaDir: defaultLocalMediaDir(file),
+          checkScript: readCheckLocalMediaScript(),
+          mediaBaseUrl: media.baseUrl,
+          bucket: "files",
+          e2Endpoint: "s3.eu-central-2.idrivee2.com",
+        });
+        const run = () => runShell(shell, cmd, ENV_BLOCK, { CURL_CA_BUNDLE: media.caFile, TMPDIR: dir });
+
+        media.keys.add(files[0]); // one of two copied
+        const refused = await run();
+        assert.equal(refused.code, 1, refused.stderr);
+        assert.match(refused.stderr, /1 of 2 sampled files/);
+        assert.ok(refused.stderr.includes(files[1]));
+        assert.ok(
+          refused.stderr.includes(`aws s3 sync '${path.join(live, "public", "system")}/' 's3://files/'`),
+        );
+        assert.equal(fs.readFileSync(file, "utf8"), ORIGINAL_LOCAL);
+        assert.deepEqual(fs.readdirSync(live).sort(), [".env.production", "public"]);
+
+        media.keys.add(files[1]);
+        const merged = await run();
+        assert.equal(merged.code, 0, merged.stderr);
+        assert.match(
+          merged.stdout,
+          /^mastodon-media: local media: all 2 sampled files of the 2 under .*\nchanged \S+\n/,
+        );
+        assert.ok(fs.readFileSync(file, "utf8").includes(ENV_BLOCK), "the block on stdin reached the merge");
+        assert.ok(!merged.stdout.includes(SECRET_VALUE) && !merged.stderr.includes(SECRET_VALUE));
+        // Both scripts' temporary copies are gone.
+        assert.deepEqual(
+          fs.readdirSync(dir).filter((f) => f.startsWith("tmp")),
+          [],
+        );
+      },
+    );
+  }
+});
+
+const ORIGINAL_LOCAL = "LOCAL_DOMAIN=example.social\n";
+
+/** Runs a command string under a shell with `input` on stdin, without blocking the event loop. */
+function runShell(
+  shell: string[],
+  command: string,
+  input: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(shell[0], [...shell.slice(1), "-c", command], {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.on("error", () => {});
+    child.stdin.end(input);
+  });
+}
+
 // ---- real SSH ----
 
 const SSHD = "/usr/sbin/sshd";
@@ -280,9 +450,11 @@ describe(
     let callsLog: string;
     let failFlag: string;
     let tmp: string;
+    let media: MediaFilesServer;
     const user = os.userInfo().username;
 
     before(async () => {
+      media = await startMediaFilesServer();
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "env-push-ssh-"));
       const keygen = (file: string) =>
         spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", file], { timeout: 10_000 });
@@ -329,7 +501,7 @@ describe(
           "KbdInteractiveAuthentication no",
           "PubkeyAuthentication yes",
           "PermitRootLogin prohibit-password",
-          `SetEnv PATH=${shims}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin TMPDIR=${tmp}`,
+          `SetEnv PATH=${shims}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin TMPDIR=${tmp} CURL_CA_BUNDLE=${media.caFile}`,
           "",
         ].join("\n"),
       );
@@ -352,9 +524,10 @@ describe(
       }
     });
 
-    after(() => {
+    after(async () => {
       if (sshd?.pid !== undefined && sshd.exitCode === null) sshd.kill("SIGTERM");
       fs.rmSync(dir, { recursive: true, force: true });
+      await media?.close();
     });
 
     /** Runs the command string on the test's sshd with `block` on stdin. */
@@ -510,6 +683,46 @@ describe(
       assert.ok(r.stderr.includes(`${missing} does not exist`), r.stderr);
       assert.equal(fs.existsSync(path.dirname(missing)), false);
       assert.equal(calls().length, callsBefore);
+    });
+
+    it("refuses to switch while the server's local media is not served yet: file, backups and services untouched", async () => {
+      const file = envFile("local-media");
+      const system = path.join(path.dirname(file), "public", "system");
+      const files = [
+        "accounts/avatars/000/000/001/original/x.png",
+        "custom_emojis/images/000/000/001/static/y.png",
+      ];
+      for (const f of files) {
+        fs.mkdirSync(path.dirname(path.join(system, f)), { recursive: true });
+        fs.writeFileSync(path.join(system, f), "media");
+      }
+      const cmd = buildEnvPushCommand({
+        envFile: file,
+        restart: "systemd",
+        mergeScript: script,
+        localMediaDir: system,
+        checkScript: readCheckLocalMediaScript(),
+        mediaBaseUrl: media.baseUrl,
+        bucket: "files",
+        e2Endpoint: "s3.eu-central-2.idrivee2.com",
+      });
+      const callsBefore = calls().length;
+      const refused = await push(cmd, ENV_BLOCK);
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.match(refused.stderr, /2 of 2 sampled files .* are not served/);
+      assert.match(refused.stderr, /nothing was changed on this server/);
+      assert.equal(fs.readFileSync(file, "utf8"), ORIGINAL_ENV);
+      assert.deepEqual(fs.readdirSync(path.dirname(file)).sort(), [".env.production", "public"]);
+      assert.equal(calls().length, callsBefore);
+
+      // The operator copies the media; the next pulumi up switches.
+      for (const f of files) media.keys.add(f);
+      const pushed = await push(cmd, ENV_BLOCK);
+      assert.equal(pushed.code, 0, pushed.stderr);
+      assert.match(pushed.stdout, /^mastodon-media: local media: all 2 sampled files/);
+      assert.match(pushed.stdout, /restarted web and sidekiq\n$/);
+      assert.ok(fs.readFileSync(file, "utf8").includes(ENV_BLOCK));
+      for (const f of files) assert.ok(media.requests.includes(`HEAD /${f}`), f);
     });
 
     it("leaves no temporary copy of the merge script on the host", async () => {

@@ -1,10 +1,14 @@
 // The whole program, index.ts included, under mocks: what a stack registers and exports.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { plaintextOccurrences, type MockRunResult } from "./support/mock-run";
+import * as pulumi from "@pulumi/pulumi";
+import { parseSettings, type Settings } from "../components/config";
+import { MastodonMediaStorage } from "../components/mastodon-media-storage";
+import { installRecordingMocks, plaintextOccurrences, type MockRunResult } from "./support/mock-run";
 import { SECRET_VALUES, minimalConfig } from "./support/stack-config";
 import { runProgram } from "./support/program-run";
 
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
 const fullConfig = minimalConfig({
   mastodonAccessKeyId: SECRET_VALUES.mastodonAccessKeyId,
   mastodonSecretAccessKey: SECRET_VALUES.mastodonSecretAccessKey,
@@ -13,8 +17,10 @@ const fullConfig = minimalConfig({
     host: "mastodon.example.social",
     user: "mastodon",
     restart: "docker-compose",
+    hostKey: HOST_KEY,
   }),
   mastodonHostSshKey: SECRET_VALUES.mastodonHostSshKey,
+  pushMastodonEnv: "true",
 });
 
 let run: Promise<MockRunResult> | undefined;
@@ -94,7 +100,47 @@ test("the env block is pushed to the Mastodon server only after the media check 
   assert.ok(push.options.dependencies.includes(check.urn));
   assert.ok(push.secretInputs.includes("stdin"), "the env block must travel as a secret");
   assert.ok(push.secretInputs.includes("connection"), "the SSH key must travel as a secret");
+  assert.equal((push.inputs.connection as Record<string, unknown>).hostKey, HOST_KEY);
+  // Local media: public/system next to the default env file, checked against the media host.
+  assert.match(
+    String(push.inputs.create),
+    /sh "\$mm_check" '\/home\/mastodon\/live\/public\/system' 'https:\/\/files\.example\.social' 'files'/,
+  );
 });
+
+test("with mastodonHost set but pushMastodonEnv off, no remote command is registered and the block stays an output", async () => {
+  const r = await programRun().then(() =>
+    runProgram({ ...fullConfig, values: { ...fullConfig.values, pushMastodonEnv: "false" } }),
+  );
+  assert.equal(r.registrations.filter((x) => x.type.startsWith("command:remote:")).length, 0);
+  assert.equal(r.registrations.filter((x) => x.type === "mastodon-media:mastodon:EnvPush").length, 0);
+  assert.match(String(r.outputs.mastodonEnv), /^S3_ALIAS_HOST=files\.example\.social$/m);
+});
+
+// parseSettings refuses these configs (tests/config.test.ts) before index.ts builds anything; the component
+// refuses them too, so that no other caller can register a push without the check, host key or own key.
+for (const [what, change] of [
+  [
+    "without mastodonHost.hostKey",
+    (s: Settings) => ({ ...s, mastodonHost: { ...s.mastodonHost!, hostKey: undefined } }),
+  ],
+  [
+    "with the program's key for Mastodon",
+    (s: Settings) => ({ ...s, mastodonSharesProgramKey: true, mastodonCredentials: s.e2Credentials }),
+  ],
+  ["with the media check off", (s: Settings) => ({ ...s, verify: { ...s.verify, enabled: false } })],
+] as const) {
+  test(`MastodonMediaStorage refuses a push ${what} before registering anything`, async () => {
+    await programRun();
+    const settings = parseSettings(fullConfig);
+    const record = await installRecordingMocks({ stack: "test", config: {}, secretKeys: [] });
+    assert.throws(
+      () => new MastodonMediaStorage("media", change(settings)),
+      (e: unknown) => pulumi.InputPropertiesError.isInstance(e) && /pushMastodonEnv/.test(e.message),
+    );
+    assert.deepEqual(record.registrations, []);
+  });
+}
 
 test("the secret leak check does see a plain-text value (control)", () => {
   assert.deepEqual(

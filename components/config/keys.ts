@@ -29,6 +29,7 @@ export const DEFAULTS = {
   mastodonHostPort: 22,
   mastodonHostEnvFile: DEFAULT_ENV_FILE,
   mastodonHostRestart: DEFAULT_RESTART,
+  pushMastodonEnv: false,
 };
 
 /** Keys whose values must be stored encrypted (`pulumi config set --secret`). */
@@ -67,6 +68,7 @@ export const KNOWN_KEYS = [
   "adopt",
   "mastodonHost",
   "mastodonHostSshKey",
+  "pushMastodonEnv",
 ] as const;
 
 /** Variables the program writes into Mastodon's env block itself; `mastodonEnvExtra` may not override them. */

@@ -1,17 +1,20 @@
 // The mastodonHost key: where and how to push the env block over SSH.
 import type * as pulumi from "@pulumi/pulumi";
+import { defaultLocalMediaDir } from "../mastodon-env-push";
 import { DEFAULTS } from "./keys";
 import type { Problems } from "./problems";
 import type { MastodonHostSettings } from "./settings";
 import { isDnsName, isPlainObject, parseJson } from "./values";
 
+/** `pushing`: pushMastodonEnv is on, which makes hostKey required. */
 export function parseMastodonHost(
   value: string | undefined,
   problems: Problems,
   sshKey: () => pulumi.Output<string> | undefined,
+  pushing = false,
 ): MastodonHostSettings | undefined {
   if (value === undefined) return undefined;
-  const expected = `an object like {"host": "mastodon.example.social", "user": "mastodon", "port": 22, "envFile": "${DEFAULTS.mastodonHostEnvFile}", "restart": "systemd", "hostKey": "ssh-ed25519 AAAA..."}`;
+  const expected = `an object like {"host": "mastodon.example.social", "user": "mastodon", "port": 22, "envFile": "${DEFAULTS.mastodonHostEnvFile}", "restart": "systemd", "hostKey": "ssh-ed25519 AAAA...", "localMediaDir": "/home/mastodon/live/public/system"}`;
   const parsed = parseJson("mastodonHost", value, problems, expected);
   if (parsed === undefined) return undefined;
   if (!isPlainObject(parsed)) return problems.add("mastodonHost", value, expected);
@@ -22,19 +25,29 @@ export function parseMastodonHost(
     envFile = DEFAULTS.mastodonHostEnvFile,
     restart = DEFAULTS.mastodonHostRestart,
     hostKey,
+    localMediaDir,
     ...rest
   } = parsed;
   for (const field of Object.keys(rest))
-    problems.add(`mastodonHost.${field}`, field, "one of host, user, port, envFile, restart, hostKey");
+    problems.add(
+      `mastodonHost.${field}`,
+      field,
+      "one of host, user, port, envFile, restart, hostKey, localMediaDir",
+    );
+  const hostKeyExpected =
+    'the server\'s public host key, e.g. "ssh-ed25519 AAAA..." (from ssh-keyscan or /etc/ssh/ssh_host_ed25519_key.pub, without the comment)';
+  if (hostKey === undefined && pushing) {
+    problems.add(
+      "mastodonHost.hostKey",
+      hostKey,
+      `${hostKeyExpected}; pushMastodonEnv needs it, because without it the SSH connection trusts whatever answers and hands it Mastodon's S3 key`,
+    );
+  }
   if (
     hostKey !== undefined &&
     (typeof hostKey !== "string" || !/^(ssh-|ecdsa-)[a-z0-9-]+ [A-Za-z0-9+/=]+$/.test(hostKey.trim()))
   ) {
-    problems.add(
-      "mastodonHost.hostKey",
-      hostKey,
-      'the server\'s public host key, e.g. "ssh-ed25519 AAAA..." (from ssh-keyscan or /etc/ssh/ssh_host_ed25519_key.pub, without the comment)',
-    );
+    problems.add("mastodonHost.hostKey", hostKey, hostKeyExpected);
   }
   const hostOk =
     typeof host === "string" &&
@@ -52,10 +65,22 @@ export function parseMastodonHost(
       "an absolute path without quotes, $, backquotes or backslashes",
     );
   }
+  const mediaDirOk =
+    localMediaDir === undefined ||
+    localMediaDir === false ||
+    (typeof localMediaDir === "string" && localMediaDir.startsWith("/") && !/[\r\n\0]/.test(localMediaDir));
+  if (!mediaDirOk) {
+    problems.add(
+      "mastodonHost.localMediaDir",
+      localMediaDir,
+      "the absolute path of the instance's public/system on the server, or false to skip the local-media check",
+    );
+  }
   const restartOk = restart === "systemd" || restart === "docker-compose" || restart === "none";
   if (!restartOk) problems.add("mastodonHost.restart", restart, `one of "systemd", "docker-compose", "none"`);
   const privateKey = sshKey();
-  if (!hostOk || !restartOk || privateKey === undefined) return undefined;
+  if (!hostOk || !restartOk || !mediaDirOk || typeof envFile !== "string" || privateKey === undefined)
+    return undefined;
   return {
     host: host as string,
     user: user as string,
@@ -64,5 +89,11 @@ export function parseMastodonHost(
     restart,
     hostKey: typeof hostKey === "string" ? hostKey.trim() : undefined,
     privateKey,
+    localMediaDir:
+      localMediaDir === false
+        ? undefined
+        : typeof localMediaDir === "string"
+          ? localMediaDir
+          : defaultLocalMediaDir(envFile as string),
   };
 }

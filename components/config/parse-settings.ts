@@ -13,6 +13,7 @@ import {
 } from "./keys";
 import { parseMastodonHost } from "./mastodon-host";
 import { ConfigError, Problems } from "./problems";
+import { parsePushMastodonEnv } from "./push-mastodon-env";
 import type { Settings } from "./settings";
 import type { RawConfig } from "./stack-config";
 import {
@@ -139,8 +140,12 @@ export function parseSettings(raw: RawConfig): Settings {
     MAX_TIMEOUT_SECONDS,
   );
   const adopt = parseAdopt(get("adopt"), problems);
-  const mastodonHost = parseMastodonHost(get("mastodonHost"), problems, () =>
-    secret("mastodonHostSshKey", true),
+  const pushMastodonEnv = parsePushMastodonEnv(get, problems);
+  const mastodonHost = parseMastodonHost(
+    get("mastodonHost"),
+    problems,
+    () => secret("mastodonHostSshKey", true),
+    pushMastodonEnv,
   );
   if (mastodonHost === undefined && get("mastodonHostSshKey") !== undefined) {
     problems.addHidden(
@@ -192,5 +197,6 @@ export function parseSettings(raw: RawConfig): Settings {
     verify: { enabled: verifyEnabled!, timeoutSeconds: verifyTimeoutSeconds! },
     adopt: adopt ?? { bucket: false, rulesets: {} },
     mastodonHost,
+    pushMastodonEnv,
   };
 }

@@ -21,9 +21,11 @@ export interface MastodonHostSettings {
   port: number;
   envFile: string;
   restart: RestartMode;
-  /** The server's SSH public host key (`ssh-ed25519 AAAA...`); unchecked when absent. */
+  /** The server's SSH public host key (`ssh-ed25519 AAAA...`); always set when the push is on. */
   hostKey?: string;
   privateKey: pulumi.Output<string>;
+  /** Mastodon's media on the server's disk, checked before the switch; undefined: not checked. */
+  localMediaDir?: string;
 }
 
 /** Everything the program needs, validated. Plain values except the secrets. */
@@ -51,4 +53,6 @@ export interface Settings {
   verify: { enabled: boolean; timeoutSeconds: number };
   adopt: { bucket: boolean; dnsRecordId?: string; rulesets: Partial<Record<RulesetPhase, string>> };
   mastodonHost?: MastodonHostSettings;
+  /** Push the env block to mastodonHost (config `pushMastodonEnv`); when true, mastodonHost is set. */
+  pushMastodonEnv: boolean;
 }
