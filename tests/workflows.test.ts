@@ -9,6 +9,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
 import YAML from "yaml";
+import { MAX_TIMEOUT_SECONDS } from "../components/media-check-limits";
+import { MAX_WAIT_SECONDS } from "../providers/e2-custom-domain";
 
 const ROOT = path.join(__dirname, "..");
 const WORKFLOW_DIR = path.join(ROOT, ".github", "workflows");
@@ -23,6 +25,8 @@ interface Step {
 }
 interface Job {
   if?: string;
+  environment?: string | { name: string; url?: string };
+  "timeout-minutes"?: number;
   needs?: string | string[];
   permissions?: Record<string, string> | string;
   strategy?: { "fail-fast"?: boolean; "max-parallel"?: number; matrix?: Record<string, unknown> };
@@ -167,10 +171,17 @@ describe("pulumi.yml", () => {
     assert.deepEqual((pulumi.on.push as { branches: string[] }).branches, ["main"]);
   });
 
-  test("the test job runs npm ci, then npm test", () => {
-    const ci = stepIndex(testJob, isRun("npm ci"), "npm ci");
-    const npmTest = stepIndex(testJob, isRun("npm test"), "npm test");
-    assert.ok(ci < npmTest);
+  test("the test job runs bash .ci/run, which installs the test peers with root or sudo, then npm ci and npm test", () => {
+    stepIndex(testJob, isRun("bash .ci/run"), "bash .ci/run");
+    assert.equal(testJob.steps.filter((s) => s.run !== undefined).length, 1, "nothing else runs there");
+    const ciRun = readFileSync(path.join(ROOT, ".ci", "run"), "utf8");
+    const lines = ciRun.split("\n").map((l) => l.trim());
+    const ci = lines.findIndex((l) => l.startsWith("npm ci"));
+    assert.ok(ci !== -1 && lines.indexOf("npm test") > ci, "npm ci, then npm test");
+    for (const peer of ["openssh-server", "busybox", "gawk", "curl"])
+      assert.match(ciRun, new RegExp(`install .*${peer}|${peer}.*>/dev/null`, "s"));
+    assert.match(ciRun, /sudo -n/, "GitHub's runners are not root: apt-get goes through sudo");
+    assert.match(ciRun, /CI:-\} == true/, "on CI a missing peer fails the run instead of skipping tests");
   });
 
   test("preview and deploy wait for the tests and install with npm ci before their pulumi step", () => {
@@ -320,5 +331,111 @@ describe("the stack-listing step, run with bash", () => {
     assert.notEqual(status, 0);
     assert.match(stdout, /::error file=Pulumi\.a"b\.yaml::/);
     assert.deepEqual(lines, []);
+  });
+});
+
+/**
+ * Evaluates the subset of GitHub's expression syntax the workflow's `if:` conditions use: clauses joined by
+ * `&&`, each `<context path or 'string'> ==|!= <context path or 'string'>`. Strings compare case-insensitively,
+ * as GitHub's do. Anything else throws, so a condition this cannot read fails the test instead of passing it.
+ */
+function evaluateIf(expression: string, context: Record<string, string>): boolean {
+  return expression.split("&&").every((clause) => {
+    const m = /^\s*(\S+)\s*(==|!=)\s*(\S+)\s*$/.exec(clause);
+    if (!m) throw new Error(`cannot evaluate clause: ${clause}`);
+    const value = (operand: string): string => {
+      const literal = /^'(.*)'$/.exec(operand);
+      if (literal) return literal[1].toLowerCase();
+      if (!(operand in context)) throw new Error(`unknown context value ${operand}`);
+      return context[operand].toLowerCase();
+    };
+    return (value(m[1]) === value(m[3])) === (m[2] === "==");
+  });
+}
+
+describe("pulumi.yml: environments, time-outs, Dependabot", () => {
+  const { preview, deploy } = pulumi.jobs;
+  const envName = (job: Job) =>
+    typeof job.environment === "object" ? job.environment.name : job.environment;
+
+  test("deploys take their secrets from the production environment, previews from their own preview environment", () => {
+    assert.equal(envName(deploy), "production");
+    assert.equal(envName(preview), "preview");
+    for (const [name, job] of Object.entries(pulumi.jobs)) {
+      if (job !== deploy && job !== preview)
+        assert.equal(job.environment, undefined, `${name} needs no secrets`);
+    }
+  });
+
+  test("every job that reads a secret runs in an environment, so no repository-wide secret is needed", () => {
+    let seen = 0;
+    for (const [name, job] of Object.entries(pulumi.jobs)) {
+      const readsSecrets = [...strings(job)].some(([, v]) => /secrets\./.test(v));
+      if (!readsSecrets) continue;
+      seen++;
+      assert.ok(envName(job), `${name} reads secrets outside an environment`);
+    }
+    assert.equal(seen, 2);
+  });
+
+  test("every job has a time-out, within GitHub's 360-minute cap", () => {
+    for (const [name, job] of Object.entries(pulumi.jobs)) {
+      const minutes = job["timeout-minutes"];
+      assert.ok(Number.isInteger(minutes) && minutes! >= 1 && minutes! <= 360, `${name}: ${minutes}`);
+    }
+  });
+
+  test("the deploy time-out covers the longest custom-domain wait, then the longest media check, with room to spare", () => {
+    // The wait and the check run one after the other (custom domain -> media check -> env push).
+    const chain = Math.ceil((MAX_WAIT_SECONDS + MAX_TIMEOUT_SECONDS) / 60);
+    // The env push's local-media check: 20 requests, two tries of 15 s each, at worst.
+    const push = Math.ceil((20 * 2 * 15) / 60);
+    assert.ok(
+      deploy["timeout-minutes"]! >= chain + push + 30,
+      `${deploy["timeout-minutes"]} < ${chain + push + 30}`,
+    );
+  });
+
+  test("a preview, which waits for nothing, gets a shorter time-out than a deploy but room for installs", () => {
+    assert.ok(preview["timeout-minutes"]! >= 15);
+    assert.ok(preview["timeout-minutes"]! < deploy["timeout-minutes"]!);
+  });
+
+  const pr = {
+    "github.event_name": "pull_request",
+    "github.actor": "octocat",
+    "needs.stacks.outputs.stacks": '["prod"]',
+    "github.event.pull_request.head.repo.full_name": "owner/repo",
+    "github.repository": "owner/repo",
+  };
+
+  test("the preview runs for a pull request from this repository (control for the cases below)", () => {
+    assert.equal(evaluateIf(preview.if!, pr), true);
+  });
+
+  test("Dependabot's pull requests skip the preview instead of failing for want of secrets", () => {
+    assert.equal(evaluateIf(preview.if!, { ...pr, "github.actor": "dependabot[bot]" }), false);
+    assert.equal(evaluateIf(preview.if!, { ...pr, "github.actor": "Dependabot[bot]" }), false);
+  });
+
+  test("forks' pull requests, pushes and an empty stack list skip the preview", () => {
+    assert.equal(
+      evaluateIf(preview.if!, { ...pr, "github.event.pull_request.head.repo.full_name": "fork/repo" }),
+      false,
+    );
+    assert.equal(evaluateIf(preview.if!, { ...pr, "github.event_name": "push" }), false);
+    assert.equal(evaluateIf(preview.if!, { ...pr, "needs.stacks.outputs.stacks": "[]" }), false);
+  });
+
+  test("deploys run for pushes with stacks only", () => {
+    const push = { "github.event_name": "push", "needs.stacks.outputs.stacks": '["prod"]' };
+    assert.equal(evaluateIf(deploy.if!, push), true);
+    assert.equal(evaluateIf(deploy.if!, { ...push, "github.event_name": "pull_request" }), false);
+    assert.equal(evaluateIf(deploy.if!, { ...push, "needs.stacks.outputs.stacks": "[]" }), false);
+  });
+
+  test("the expression reader refuses what it cannot evaluate (so a changed condition cannot pass unread)", () => {
+    assert.throws(() => evaluateIf("github.event_name == 'push' || true", {}), /cannot evaluate|unknown/);
+    assert.throws(() => evaluateIf("github.nope == 'x'", {}), /unknown context value/);
   });
 });
