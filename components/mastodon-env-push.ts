@@ -1,5 +1,6 @@
-// Pushes the S3 env block to the Mastodon server over SSH: runtime/merge-env.sh merges it into the env file,
-// then web and sidekiq are restarted, only when the file changed.
+// Pushes the S3 env block to the Mastodon server over SSH, after the media check: runtime/check-local-media.sh
+// first proves that media still on the server's disk is served from the bucket (else nothing changes), then
+// runtime/merge-env.sh merges the block into the env file, then web and sidekiq restart if the file changed.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "@pulumi/command/remote/command";
