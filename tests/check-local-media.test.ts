@@ -80,242 +80,244 @@ interface Result {
   stderr: string;
 }
 
-let server: MediaFilesServer;
-let caseNo = 0;
-let root: string;
+describe("check-local-media.sh", () => {
+  let server: MediaFilesServer;
+  let caseNo = 0;
+  let root: string;
 
-before(async () => {
-  server = await startMediaFilesServer();
-  root = fs.mkdtempSync(path.join(os.tmpdir(), "check-local-media-"));
-});
-after(async () => {
-  await server.close();
-  fs.rmSync(root, { recursive: true, force: true });
-});
-
-let tags = 0;
-/** Files Mastodon would have under public/system (avatars, attachments, emojis, cache), unique to the call. */
-function mastodonFiles(count: number): string[] {
-  const tag = `t${++tags}`;
-  const kinds = [
-    "accounts/avatars/000/000/%/original/a%-#.png",
-    "media_attachments/files/110/000/%/original/m%-#.jpg",
-    "custom_emojis/images/000/000/%/static/e%-#.png",
-    "cache/media_attachments/files/111/222/%/small/c%-#.webp",
-  ];
-  return Array.from({ length: count }, (_, i) => {
-    const n = String(i).padStart(3, "0");
-    return kinds[i % kinds.length].replaceAll("%", n).replaceAll("#", tag);
+  before(async () => {
+    server = await startMediaFilesServer();
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "check-local-media-"));
   });
-}
+  after(async () => {
+    await server.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
 
-for (const variant of variants) {
-  describe(`check-local-media.sh under ${variant.label}`, () => {
-    if (variant.missing !== undefined) {
-      it(`is skipped: ${variant.missing}`, { skip: variant.missing }, () => {});
-      return;
-    }
-    let bin: string;
-    let wgetrc: string;
-
-    before(() => {
-      bin = path.join(root, `bin-${variant.label.replace(/\W+/g, "-")}`);
-      fs.mkdirSync(bin);
-      for (const [name, target] of Object.entries(variant.tools))
-        fs.symlinkSync(target, path.join(bin, name));
-      wgetrc = path.join(bin, "..", `wgetrc-${path.basename(bin)}`);
-      fs.writeFileSync(wgetrc, `ca_certificate = ${server.caFile}\n`);
+  let tags = 0;
+  /** Files Mastodon would have under public/system (avatars, attachments, emojis, cache), unique to the call. */
+  function mastodonFiles(count: number): string[] {
+    const tag = `t${++tags}`;
+    const kinds = [
+      "accounts/avatars/000/000/%/original/a%-#.png",
+      "media_attachments/files/110/000/%/original/m%-#.jpg",
+      "custom_emojis/images/000/000/%/static/e%-#.png",
+      "cache/media_attachments/files/111/222/%/small/c%-#.webp",
+    ];
+    return Array.from({ length: count }, (_, i) => {
+      const n = String(i).padStart(3, "0");
+      return kinds[i % kinds.length].replaceAll("%", n).replaceAll("#", tag);
     });
+  }
 
-    /** A fresh public/system holding the given files; returns its path. */
-    function mediaDir(files: string[]): string {
-      const dir = path.join(root, `case-${++caseNo}`, "public", "system");
-      fs.mkdirSync(dir, { recursive: true });
-      for (const f of files) {
-        fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-        fs.writeFileSync(path.join(dir, f), "media");
+  for (const variant of variants) {
+    describe(`check-local-media.sh under ${variant.label}`, () => {
+      if (variant.missing !== undefined) {
+        it(`is skipped: ${variant.missing}`, { skip: variant.missing }, () => {});
+        return;
       }
-      return dir;
-    }
+      let bin: string;
+      let wgetrc: string;
 
-    function check(dir: string, opts: { trustCa?: boolean } = {}): Promise<Result> {
-      const trust = opts.trustCa ?? true;
-      const env: Record<string, string> = { PATH: bin, HOME: root, LC_ALL: "C" };
-      if (trust) Object.assign(env, { CURL_CA_BUNDLE: server.caFile, WGETRC: wgetrc });
-      return new Promise((resolve, reject) => {
-        const child = spawn(
-          variant.shell!,
-          [
-            ...(variant.shell === busybox ? ["sh"] : []),
-            SCRIPT,
-            dir,
-            server.baseUrl,
-            "files",
-            "s3.example.test",
-          ],
-          { env, stdio: ["pipe", "pipe", "pipe"] },
-        );
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d));
-        child.stderr.on("data", (d) => (stderr += d));
-        const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-        child.on("error", reject);
-        child.on("close", (status) => {
-          clearTimeout(timer);
-          resolve({ status, stdout, stderr });
+      before(() => {
+        bin = path.join(root, `bin-${variant.label.replace(/\W+/g, "-")}`);
+        fs.mkdirSync(bin);
+        for (const [name, target] of Object.entries(variant.tools))
+          fs.symlinkSync(target, path.join(bin, name));
+        wgetrc = path.join(bin, "..", `wgetrc-${path.basename(bin)}`);
+        fs.writeFileSync(wgetrc, `ca_certificate = ${server.caFile}\n`);
+      });
+
+      /** A fresh public/system holding the given files; returns its path. */
+      function mediaDir(files: string[]): string {
+        const dir = path.join(root, `case-${++caseNo}`, "public", "system");
+        fs.mkdirSync(dir, { recursive: true });
+        for (const f of files) {
+          fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+          fs.writeFileSync(path.join(dir, f), "media");
+        }
+        return dir;
+      }
+
+      function check(dir: string, opts: { trustCa?: boolean } = {}): Promise<Result> {
+        const trust = opts.trustCa ?? true;
+        const env: Record<string, string> = { PATH: bin, HOME: root, LC_ALL: "C" };
+        if (trust) Object.assign(env, { CURL_CA_BUNDLE: server.caFile, WGETRC: wgetrc });
+        return new Promise((resolve, reject) => {
+          const child = spawn(
+            variant.shell!,
+            [
+              ...(variant.shell === busybox ? ["sh"] : []),
+              SCRIPT,
+              dir,
+              server.baseUrl,
+              "files",
+              "s3.example.test",
+            ],
+            { env, stdio: ["pipe", "pipe", "pipe"] },
+          );
+          let stdout = "";
+          let stderr = "";
+          child.stdout.on("data", (d) => (stdout += d));
+          child.stderr.on("data", (d) => (stderr += d));
+          const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+          child.on("error", reject);
+          child.on("close", (status) => {
+            clearTimeout(timer);
+            resolve({ status, stdout, stderr });
+          });
+          // Whatever arrives on stdin (the env block, in a push) is not the check's to read.
+          child.stdin.on("error", () => {});
+          child.stdin.end("AWS_SECRET_ACCESS_KEY=not-for-the-check\n");
         });
-        // Whatever arrives on stdin (the env block, in a push) is not the check's to read.
-        child.stdin.on("error", () => {});
-        child.stdin.end("AWS_SECRET_ACCESS_KEY=not-for-the-check\n");
-      });
-    }
+      }
 
-    /** The keys requested since `from`, checking each request is a HEAD (curl) or HEAD/GET (wget). */
-    function requestedKeys(from: number): string[] {
-      return server.requests.slice(from).map((r) => {
-        const m = /^(HEAD|GET) \/(.+)$/.exec(r);
-        assert.ok(m, r);
-        if (variant.client === "curl") assert.equal(m[1], "HEAD", r);
-        return decodeURIComponent(m[2]);
-      });
-    }
+      /** The keys requested since `from`, checking each request is a HEAD (curl) or HEAD/GET (wget). */
+      function requestedKeys(from: number): string[] {
+        return server.requests.slice(from).map((r) => {
+          const m = /^(HEAD|GET) \/(.+)$/.exec(r);
+          assert.ok(m, r);
+          if (variant.client === "curl") assert.equal(m[1], "HEAD", r);
+          return decodeURIComponent(m[2]);
+        });
+      }
 
-    if (variant.client === "none") {
-      it("stops, naming curl and GNU wget and the way out, when the server has neither", async () => {
-        const dir = mediaDir(mastodonFiles(3));
-        const r = await check(dir);
-        assert.equal(r.status, 1);
-        assert.match(r.stderr, /neither curl nor GNU wget is installed/);
-        assert.match(r.stderr, /localMediaDir to false/);
-      });
-      it("still passes without an HTTP client when there is no local media to check", async () => {
-        const r = await check(path.join(root, "nowhere", "public", "system"));
-        assert.equal(r.status, 0, r.stderr);
-      });
-      return;
-    }
-
-    it("passes when the media directory does not exist, requesting nothing", async () => {
-      const from = server.requests.length;
-      const r = await check(path.join(root, "no-such-instance", "public", "system"));
-      assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, /does not exist; nothing to copy/);
-      assert.equal(server.requests.length, from);
-    });
-
-    it("passes without a request when only archives, imports, hidden files and odd names are there", async () => {
-      const from = server.requests.length;
-      const dir = mediaDir([
-        "backups/dumps/000/000/001/original/archive.zip",
-        "imports/data/000/000/001/original/follows.csv",
-        ".DS_Store",
-        "accounts/avatars/000/000/001/original/.hidden.png",
-        "accounts/avatars/000/000/001/original/with space.png",
-      ]);
-      const r = await check(dir);
-      assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, /no public media files under/);
-      assert.equal(server.requests.length, from);
-    });
-
-    it("requests 20 of 60 files, each at BASE_URL/<path under the directory>, and passes when all are served", async () => {
-      const files = mastodonFiles(60);
-      const dir = mediaDir([...files, "backups/dumps/000/000/001/original/archive.zip"]);
-      for (const f of files) server.keys.add(f);
-      const from = server.requests.length;
-      const r = await check(dir);
-      assert.equal(r.status, 0, r.stderr);
-      assert.equal(
-        r.stdout,
-        `mastodon-media: local media: all 20 sampled files of the 60 under ${dir} are served at ${server.baseUrl}/\n`,
-      );
-      const keys = requestedKeys(from);
-      assert.equal(new Set(keys).size, 20, keys.join("\n"));
-      for (const k of keys) assert.ok(files.includes(k), k);
-    });
-
-    it("refuses when the media was never copied: names the files and status, prints the copy command", async () => {
-      const dir = mediaDir(mastodonFiles(60));
-      const r = await check(dir);
-      assert.equal(r.status, 1);
-      assert.equal(r.stdout, "");
-      assert.match(
-        r.stderr,
-        new RegExp(`20 of 20 sampled files \\(of 60 under ${dir.replace(/[.]/g, "\\.")}\\) are not served`),
-      );
-      assert.match(r.stderr, /\(HTTP\/?[\d.]* ?404\)/);
-      assert.ok(
-        r.stderr.includes(`aws s3 sync '${dir}/' 's3://files/' --endpoint-url 'https://s3.example.test'`),
-      );
-      assert.match(r.stderr, /nothing was changed on this server/);
-      // At most ten files are listed, then an ellipsis.
-      assert.equal(r.stderr.split("\n").filter((l) => /^ {2}\S+ \(/.test(l)).length, 10);
-    });
-
-    it("catches the one file of five that is not in the bucket", async () => {
-      const files = mastodonFiles(5);
-      const dir = mediaDir(files);
-      for (const f of files.slice(1)) server.keys.add(f);
-      const r = await check(dir);
-      assert.equal(r.status, 1);
-      assert.match(r.stderr, /1 of 5 sampled files/);
-      assert.ok(r.stderr.includes(`  ${files[0]} (`), r.stderr);
-      for (const f of files.slice(1)) assert.ok(!r.stderr.includes(f), f);
-    });
-
-    it("counts a media host whose certificate it cannot verify as not serving", async () => {
-      const files = mastodonFiles(2);
-      const dir = mediaDir(files);
-      for (const f of files) server.keys.add(f);
-      const r = await check(dir, { trustCa: false });
-      assert.equal(r.status, 1);
-      assert.match(r.stderr, /2 of 2 sampled files/);
-      assert.match(r.stderr, /certificate/i);
-    });
-
-    const root0 = process.getuid?.() === 0;
-    it(
-      "refuses a directory it cannot list completely, naming it" +
-        (root0 ? " (skipped: root reads everything)" : ""),
-      { skip: root0 ? "root reads everything" : undefined },
-      async () => {
-        const dir = mediaDir(mastodonFiles(2));
-        const locked = path.join(dir, "accounts");
-        fs.chmodSync(locked, 0o000);
-        try {
+      if (variant.client === "none") {
+        it("stops, naming curl and GNU wget and the way out, when the server has neither", async () => {
+          const dir = mediaDir(mastodonFiles(3));
           const r = await check(dir);
           assert.equal(r.status, 1);
-          assert.match(r.stderr, /cannot list all of/);
-        } finally {
-          fs.chmodSync(locked, 0o755);
-        }
-      },
-    );
-  });
-}
-
-it(
-  "a control for the restricted PATH: without find the script cannot list and refuses",
-  { skip: !dash && "dash is not installed" },
-  () => {
-    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "check-local-media-nofind-"));
-    try {
-      for (const t of [...BASE_TOOLS.filter((t) => t !== "find"), "curl"]) {
-        const found = which(t);
-        if (found) fs.symlinkSync(found, path.join(bin, t));
+          assert.match(r.stderr, /neither curl nor GNU wget is installed/);
+          assert.match(r.stderr, /localMediaDir to false/);
+        });
+        it("still passes without an HTTP client when there is no local media to check", async () => {
+          const r = await check(path.join(root, "nowhere", "public", "system"));
+          assert.equal(r.status, 0, r.stderr);
+        });
+        return;
       }
-      const dir = fs.mkdtempSync(path.join(bin, "media-"));
-      fs.writeFileSync(path.join(dir, "a.png"), "x");
-      const r = spawnSync(dash!, [SCRIPT, dir, "https://localhost:1", "files", "e"], {
-        env: { PATH: bin },
-        encoding: "utf8",
-        timeout: 10_000,
+
+      it("passes when the media directory does not exist, requesting nothing", async () => {
+        const from = server.requests.length;
+        const r = await check(path.join(root, "no-such-instance", "public", "system"));
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, /does not exist; nothing to copy/);
+        assert.equal(server.requests.length, from);
       });
-      assert.equal(r.status, 1, r.stdout + r.stderr);
-      assert.match(r.stderr, /cannot list all of/);
-    } finally {
-      fs.rmSync(bin, { recursive: true, force: true });
-    }
-  },
-);
+
+      it("passes without a request when only archives, imports, hidden files and odd names are there", async () => {
+        const from = server.requests.length;
+        const dir = mediaDir([
+          "backups/dumps/000/000/001/original/archive.zip",
+          "imports/data/000/000/001/original/follows.csv",
+          ".DS_Store",
+          "accounts/avatars/000/000/001/original/.hidden.png",
+          "accounts/avatars/000/000/001/original/with space.png",
+        ]);
+        const r = await check(dir);
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, /no public media files under/);
+        assert.equal(server.requests.length, from);
+      });
+
+      it("requests 20 of 60 files, each at BASE_URL/<path under the directory>, and passes when all are served", async () => {
+        const files = mastodonFiles(60);
+        const dir = mediaDir([...files, "backups/dumps/000/000/001/original/archive.zip"]);
+        for (const f of files) server.keys.add(f);
+        const from = server.requests.length;
+        const r = await check(dir);
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(
+          r.stdout,
+          `mastodon-media: local media: all 20 sampled files of the 60 under ${dir} are served at ${server.baseUrl}/\n`,
+        );
+        const keys = requestedKeys(from);
+        assert.equal(new Set(keys).size, 20, keys.join("\n"));
+        for (const k of keys) assert.ok(files.includes(k), k);
+      });
+
+      it("refuses when the media was never copied: names the files and status, prints the copy command", async () => {
+        const dir = mediaDir(mastodonFiles(60));
+        const r = await check(dir);
+        assert.equal(r.status, 1);
+        assert.equal(r.stdout, "");
+        assert.match(
+          r.stderr,
+          new RegExp(`20 of 20 sampled files \\(of 60 under ${dir.replace(/[.]/g, "\\.")}\\) are not served`),
+        );
+        assert.match(r.stderr, /\(HTTP\/?[\d.]* ?404\)/);
+        assert.ok(
+          r.stderr.includes(`aws s3 sync '${dir}/' 's3://files/' --endpoint-url 'https://s3.example.test'`),
+        );
+        assert.match(r.stderr, /nothing was changed on this server/);
+        // At most ten files are listed, then an ellipsis.
+        assert.equal(r.stderr.split("\n").filter((l) => /^ {2}\S+ \(/.test(l)).length, 10);
+      });
+
+      it("catches the one file of five that is not in the bucket", async () => {
+        const files = mastodonFiles(5);
+        const dir = mediaDir(files);
+        for (const f of files.slice(1)) server.keys.add(f);
+        const r = await check(dir);
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, /1 of 5 sampled files/);
+        assert.ok(r.stderr.includes(`  ${files[0]} (`), r.stderr);
+        for (const f of files.slice(1)) assert.ok(!r.stderr.includes(f), f);
+      });
+
+      it("counts a media host whose certificate it cannot verify as not serving", async () => {
+        const files = mastodonFiles(2);
+        const dir = mediaDir(files);
+        for (const f of files) server.keys.add(f);
+        const r = await check(dir, { trustCa: false });
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, /2 of 2 sampled files/);
+        assert.match(r.stderr, /certificate/i);
+      });
+
+      const root0 = process.getuid?.() === 0;
+      it(
+        "refuses a directory it cannot list completely, naming it" +
+          (root0 ? " (skipped: root reads everything)" : ""),
+        { skip: root0 ? "root reads everything" : undefined },
+        async () => {
+          const dir = mediaDir(mastodonFiles(2));
+          const locked = path.join(dir, "accounts");
+          fs.chmodSync(locked, 0o000);
+          try {
+            const r = await check(dir);
+            assert.equal(r.status, 1);
+            assert.match(r.stderr, /cannot list all of/);
+          } finally {
+            fs.chmodSync(locked, 0o755);
+          }
+        },
+      );
+    });
+  }
+
+  it(
+    "a control for the restricted PATH: without find the script cannot list and refuses",
+    { skip: !dash && "dash is not installed" },
+    () => {
+      const bin = fs.mkdtempSync(path.join(os.tmpdir(), "check-local-media-nofind-"));
+      try {
+        for (const t of [...BASE_TOOLS.filter((t) => t !== "find"), "curl"]) {
+          const found = which(t);
+          if (found) fs.symlinkSync(found, path.join(bin, t));
+        }
+        const dir = fs.mkdtempSync(path.join(bin, "media-"));
+        fs.writeFileSync(path.join(dir, "a.png"), "x");
+        const r = spawnSync(dash!, [SCRIPT, dir, "https://localhost:1", "files", "e"], {
+          env: { PATH: bin },
+          encoding: "utf8",
+          timeout: 10_000,
+        });
+        assert.equal(r.status, 1, r.stdout + r.stderr);
+        assert.match(r.stderr, /cannot list all of/);
+      } finally {
+        fs.rmSync(bin, { recursive: true, force: true });
+      }
+    },
+  );
+});
