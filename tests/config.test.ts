@@ -448,3 +448,16 @@ test("every problem of a push is reported at once", () => {
     "mastodon-media:verify",
   ]);
 });
+
+test("a bad mastodonHost field is reported alone, not also as mastodonHostSshKey without mastodonHost", () => {
+  const problems = problemsOf(
+    minimalConfig({
+      mastodonHost: JSON.stringify({ ...HOST, localMediaDir: "relative" }),
+      mastodonHostSshKey: SECRET_VALUES.mastodonHostSshKey,
+    }),
+  );
+  assert.deepEqual(
+    problems.map((p) => p.split(" ")[0]),
+    ["mastodon-media:mastodonHost.localMediaDir"],
+  );
+});

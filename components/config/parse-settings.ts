@@ -147,7 +147,8 @@ export function parseSettings(raw: RawConfig): Settings {
     () => secret("mastodonHostSshKey", true),
     pushMastodonEnv,
   );
-  if (mastodonHost === undefined && get("mastodonHostSshKey") !== undefined) {
+  // The raw value: a mastodonHost with other problems is set all the same.
+  if (get("mastodonHost") === undefined && get("mastodonHostSshKey") !== undefined) {
     problems.addHidden(
       "mastodonHostSshKey",
       "is set but mastodonHost is not; set mastodonHost too, or remove the key.",
