@@ -13,7 +13,6 @@ const WAITING_ON_PROCESSES = [
   "mastodon-env-push",
   "media-check",
   "merge-env",
-  "check-local-media",
   "cname-bundle",
   "tls-probe",
 ].map((name) => `tests/${name}.test.ts`);
