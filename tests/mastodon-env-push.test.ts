@@ -2,6 +2,8 @@
 // sends, run over real SSH against an sshd this test starts on 127.0.0.1, with restart shims standing in for
 // systemctl/sudo/docker on that "host". The Go ssh client inside the command provider can't run here (no
 // plugin); the OpenSSH client sends the same exec request: the command string as is, the block on stdin.
+// The local-media check inside that command requests files from a real HTTPS server on loopback
+// (tests/support/media-files-server.ts), whose test CA curl on the "host" trusts through CURL_CA_BUNDLE.
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
