@@ -4,7 +4,16 @@
 // actions themselves cannot run here; docs/ci.md lists what that leaves unverified.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
@@ -437,5 +446,79 @@ describe("pulumi.yml: environments, time-outs, Dependabot", () => {
   test("the expression reader refuses what it cannot evaluate (so a changed condition cannot pass unread)", () => {
     assert.throws(() => evaluateIf("github.event_name == 'push' || true", {}), /cannot evaluate|unknown/);
     assert.throws(() => evaluateIf("github.nope == 'x'", {}), /unknown context value/);
+  });
+});
+
+describe(".ci/run's test-peer step, run with bash against stubs", () => {
+  // The step between its comment and `npm ci`, with the four peer paths pointed into a temporary directory and
+  // id, sudo and apt-get stubbed on PATH (apt-get "installs" by creating the peer files). What is tested is the
+  // decision: who installs, and whether a missing peer fails the run.
+  const ciRun = readFileSync(path.join(ROOT, ".ci", "run"), "utf8");
+  const step = ciRun.slice(ciRun.indexOf("# Test peers"), ciRun.indexOf("npm ci --no-audit"));
+  const PEERS = ["/usr/sbin/sshd", "/bin/busybox", "/usr/bin/gawk", "/usr/bin/curl"];
+
+  function runStep(opts: { uid: number; sudo: boolean; ci: boolean; aptWorks: boolean }) {
+    const dir = mkdtempSync(path.join(tmpdir(), "ci-run-"));
+    try {
+      const bin = path.join(dir, "bin");
+      const fake = (p: string) => path.join(dir, "root", p);
+      const log = path.join(dir, "calls.log");
+      const script = PEERS.reduce((text, p) => text.replaceAll(p, fake(p)), step);
+      const stub = (name: string, body: string) =>
+        writeFileSync(path.join(bin, name), `#!/bin/bash\necho "${name} $*" >> '${log}'\n${body}\n`, {
+          mode: 0o755,
+        });
+      for (const d of [bin, ...PEERS.map((p) => path.dirname(fake(p)))]) mkdirSync(d, { recursive: true });
+      // Only the stubs and `install` are on PATH: the machine's own sudo and apt-get must never be reached.
+      for (const tool of ["install", "env"]) symlinkSync(`/usr/bin/${tool}`, path.join(bin, tool));
+      stub("id", `echo ${opts.uid}`);
+      if (opts.sudo) stub("sudo", '[ "$1" = -n ] && shift; [ "$1" = true ] && exit 0; exec "$@"');
+      const install = PEERS.map((p) => `install -m 755 /dev/null '${fake(p)}'`).join("; ");
+      stub("apt-get", opts.aptWorks ? `case "$*" in *install*) ${install};; esac` : "exit 100");
+      const result = spawnSync("/bin/bash", ["-c", `set -euo pipefail\n${script}`], {
+        env: { PATH: bin, HOME: dir, ...(opts.ci ? { CI: "true" } : {}) },
+        // Not a socket on stdin: Debian's bash would take that for rshd and read ~/.bashrc.
+        stdio: ["ignore", "pipe", "pipe"],
+        encoding: "utf8",
+        timeout: 10_000,
+      });
+      const calls = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : [];
+      return { status: result.status, out: result.stdout + result.stderr, calls };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test("it found the step", () => assert.match(step, /apt-get install/));
+
+  test("on a runner that is not root, it installs the peers through sudo -n", () => {
+    const r = runStep({ uid: 1001, sudo: true, ci: true, aptWorks: true });
+    assert.equal(r.status, 0, r.out);
+    assert.ok(r.calls.includes("sudo -n apt-get update -qq"), r.calls.join("\n"));
+    assert.ok(
+      r.calls.some((c) => /^apt-get install .*openssh-server busybox gawk curl/.test(c)),
+      r.calls.join("\n"),
+    );
+  });
+
+  test("as root it runs apt-get directly", () => {
+    const r = runStep({ uid: 0, sudo: false, ci: true, aptWorks: true });
+    assert.equal(r.status, 0, r.out);
+    assert.ok(r.calls.includes("apt-get update -qq"), r.calls.join("\n"));
+    assert.ok(!r.calls.some((c) => c.startsWith("sudo")));
+  });
+
+  test("on CI a peer that cannot be installed fails the run instead of skipping its tests", () => {
+    const noSudo = runStep({ uid: 1001, sudo: false, ci: true, aptWorks: true });
+    assert.equal(noSudo.status, 1);
+    assert.match(noSudo.out, /CI=true: a test peer is missing/);
+    const aptFails = runStep({ uid: 0, sudo: false, ci: true, aptWorks: false });
+    assert.equal(aptFails.status, 1);
+  });
+
+  test("outside CI a missing peer only skips its tests", () => {
+    const r = runStep({ uid: 1001, sudo: false, ci: false, aptWorks: true });
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /their tests will be skipped/);
   });
 });
