@@ -83,13 +83,15 @@ BEGIN { srand() }
 END {
   print n + 0
   for (i = 1; i <= n && i <= k; i++) print pick[i]
-}' >"$work/sample"
+}' >"$work/sample" || die "local media: awk failed while sampling the files under $dir"
 
 if [ "$(cat "$work/find-status")" != 0 ]; then
-  die "local media: cannot list all of $dir: $(head -n 3 "$work/find-errors" | tr '\n' ' ')— give $(id -un) read" \
+  die "local media: cannot list all of $dir: $(head -n 3 "$work/find-errors" | tr '\n' ' '); give $(id -un) read" \
     "access to it, or $skip_hint"
 fi
 total=$(head -n 1 "$work/sample")
+# A count that is not a number would make every test below false and the check pass without checking.
+case $total in '' | *[!0-9]*) die "local media: sampling the files under $dir gave no count" ;; esac
 if [ "$total" -eq 0 ]; then
   say "local media: no public media files under $dir; nothing to copy before the switch"
   exit 0
@@ -99,7 +101,7 @@ fi
 probe() {
   if [ "$fetch" = curl ]; then
     code=$(curl -sS -o /dev/null -I -w '%{http_code}' --connect-timeout 10 --max-time 15 --retry 1 \
-      --retry-delay 1 --proto =https "$1" 2>"$work/fetch-errors") || true
+      --retry-delay 1 --proto =https "$1" </dev/null 2>"$work/fetch-errors") || true
     case $code in
       2??) echo ok ;;
       000 | "") echo "no answer: $(head -n 1 "$work/fetch-errors")" ;;
@@ -107,7 +109,7 @@ probe() {
     esac
   else
     # shellcheck disable=SC2086 # wget_bound is empty or a command and its argument
-    if $wget_bound wget -S --spider -T 15 --tries=2 "$1" >/dev/null 2>"$work/fetch-errors"; then
+    if $wget_bound wget -S --spider -T 15 --tries=2 "$1" </dev/null >/dev/null 2>"$work/fetch-errors"; then
       echo ok
     else
       # The last HTTP status line, or else the first line that says what failed.

@@ -297,6 +297,32 @@ describe("check-local-media.sh", () => {
   }
 
   it(
+    "a sampling that fails (here an awk that exits 1) refuses instead of passing with nothing checked",
+    { skip: !dash && "dash is not installed" },
+    () => {
+      const bin = fs.mkdtempSync(path.join(os.tmpdir(), "check-local-media-badawk-"));
+      try {
+        for (const t of [...BASE_TOOLS.filter((t) => t !== "awk"), "curl"]) {
+          const found = which(t);
+          if (found) fs.symlinkSync(found, path.join(bin, t));
+        }
+        fs.writeFileSync(path.join(bin, "awk"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+        const dir = fs.mkdtempSync(path.join(bin, "media-"));
+        fs.writeFileSync(path.join(dir, "a.png"), "x");
+        const r = spawnSync(dash!, [SCRIPT, dir, "https://localhost:1", "files", "e"], {
+          env: { PATH: bin },
+          encoding: "utf8",
+          timeout: 10_000,
+        });
+        assert.equal(r.status, 1, r.stdout + r.stderr);
+        assert.match(r.stderr, /awk failed while sampling/);
+      } finally {
+        fs.rmSync(bin, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it(
     "a control for the restricted PATH: without find the script cannot list and refuses",
     { skip: !dash && "dash is not installed" },
     () => {
