@@ -49,6 +49,6 @@ export interface Settings {
   };
   cnameWaitSeconds: number;
   verify: { enabled: boolean; timeoutSeconds: number };
-  adopt: { bucket: boolean; dnsRecordId?: string; rulesets: Partial<Record<RulesetPhase, string>> };
+  adopt: { bucket: boolean; dnsRecordId?: string };
   mastodonHost?: MastodonHostSettings;
 }

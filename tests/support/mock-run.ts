@@ -61,8 +61,6 @@ export const OFFLINE_INVOKES: InvokeAnswers = {
     const filter = (args.filter ?? {}) as { name?: string };
     return { ...args, id: OFFLINE_ZONE_ID, zoneId: OFFLINE_ZONE_ID, name: filter.name ?? "unknown" };
   },
-  // A zone with no entry-point rulesets yet, so the conflict check has nothing to report.
-  "cloudflare:index/getRulesets:getRulesets": (args) => ({ ...args, rulesets: [] }),
 };
 
 export interface MockOptions {
