@@ -10,7 +10,13 @@ import { getZoneOutput } from "@pulumi/cloudflare/getZone";
 import { OriginCaCertificate } from "@pulumi/cloudflare/originCaCertificate";
 import { CertRequest } from "@pulumi/tls/certRequest";
 import { PrivateKey } from "@pulumi/tls/privateKey";
-import { EDGE_RULE_GROUPS, edgeRules, isHostName, type EdgeRuleGroup, type EdgeRuleSwitches } from "./edge-rules";
+import {
+  EDGE_RULE_GROUPS,
+  edgeRules,
+  isHostName,
+  type EdgeRuleGroup,
+  type EdgeRuleSwitches,
+} from "./edge-rules";
 import { ORIGIN_CERT_VALIDITY_DAYS } from "./config";
 import { CloudflareRule } from "../providers/cloudflare-rule";
 

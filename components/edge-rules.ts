@@ -77,7 +77,9 @@ export const REMOVED_RESPONSE_HEADERS: readonly string[] = [
 export const ALLOWED_METHODS: readonly string[] = ["GET", "HEAD", "OPTIONS"];
 
 /** URL paths the media host serves: Mastodon's public media prefixes and the media check's probe prefix. */
-export const ALLOWED_PATH_PREFIXES: readonly string[] = [...PUBLIC_MEDIA_PREFIXES, PROBE_PREFIX].map((p) => `/${p}`);
+export const ALLOWED_PATH_PREFIXES: readonly string[] = [...PUBLIC_MEDIA_PREFIXES, PROBE_PREFIX].map(
+  (p) => `/${p}`,
+);
 
 /** One rule, as the Cloudflare rules API takes it (plus the phase it belongs in). */
 export interface EdgeRule {
@@ -136,7 +138,10 @@ export function edgeRules(stack: string, mediaHost: string, switches: EdgeRuleSw
   const host = hostCondition(mediaHost);
   const methods = `{${ALLOWED_METHODS.map((m) => `"${m}"`).join(" ")}}`;
   const owner = `mastodon-media (stack ${stack})`;
-  const rule = (group: EdgeRuleGroup, r: Omit<EdgeRule, "group" | "phase" | "ref" | "enabled">): EdgeRule => ({
+  const rule = (
+    group: EdgeRuleGroup,
+    r: Omit<EdgeRule, "group" | "phase" | "ref" | "enabled">,
+  ): EdgeRule => ({
     group,
     phase: PHASE_OF_GROUP[group],
     ref: edgeRuleRef(stack, mediaHost, group),

@@ -31,7 +31,10 @@ export interface CloudflareRuleTiming {
   requestTimeoutMs: number;
   maxRetries: number;
 }
-export const DEFAULT_CLOUDFLARE_RULE_TIMING: CloudflareRuleTiming = { requestTimeoutMs: 30_000, maxRetries: 2 };
+export const DEFAULT_CLOUDFLARE_RULE_TIMING: CloudflareRuleTiming = {
+  requestTimeoutMs: 30_000,
+  maxRetries: 2,
+};
 
 /** Name given to an entry point this resource has to create (the dashboard names its own "default"). */
 export const CREATED_ENTRY_POINT_NAME = "default";
@@ -119,7 +122,10 @@ export function validateRuleInputs(inputs: object): { property: string; reason: 
   if (known("zoneId") && !(typeof news.zoneId === "string" && ZONE_ID.test(news.zoneId)))
     bad("zoneId", `zoneId must be 32 lowercase hexadecimal characters, got ${show(news.zoneId)}`);
   if (known("phase") && !(typeof news.phase === "string" && PHASE.test(news.phase)))
-    bad("phase", `phase must be an API phase name like http_request_firewall_custom, got ${show(news.phase)}`);
+    bad(
+      "phase",
+      `phase must be an API phase name like http_request_firewall_custom, got ${show(news.phase)}`,
+    );
   if (known("ref") && !(typeof news.ref === "string" && REF.test(news.ref)))
     bad("ref", `ref must be 1-64 letters, digits, "_" or "-", got ${show(news.ref)}`);
   for (const name of ["description", "expression", "action"]) {
@@ -251,7 +257,8 @@ export function makeCloudflareRuleProvider(
     const wanted = body(inputs);
     const found = (ruleset: ApiRuleset) => {
       const rule = (ruleset.rules ?? []).find((r) => r.ref === ref);
-      if (!rule?.id) throw new Error(`Cloudflare rules API: rule ${ref} missing from the answer for ${phase}`);
+      if (!rule?.id)
+        throw new Error(`Cloudflare rules API: rule ${ref} missing from the answer for ${phase}`);
       return { rulesetId: ruleset.id, ruleId: rule.id };
     };
 
@@ -269,9 +276,11 @@ export function makeCloudflareRuleProvider(
         return found(created);
       } catch (error) {
         // Someone (the dashboard, another stack) created it meanwhile: join it like any existing one.
-        if (!isSecondEntryPoint(error)) throw explain(`creating the ${phase} entry point of zone ${zoneId}`, error);
+        if (!isSecondEntryPoint(error))
+          throw explain(`creating the ${phase} entry point of zone ${zoneId}`, error);
         current = await entryPoint(client, zoneId, phase);
-        if (current === undefined) throw explain(`creating the ${phase} entry point of zone ${zoneId}`, error);
+        if (current === undefined)
+          throw explain(`creating the ${phase} entry point of zone ${zoneId}`, error);
       }
     }
 
@@ -331,7 +340,9 @@ export function makeCloudflareRuleProvider(
 
     async update(_id, _olds, news) {
       const { rulesetId, ruleId } = await ensure(news);
-      return { outs: outputs(news, rulesetId, ruleId) } satisfies pulumi.dynamic.UpdateResult<CloudflareRuleOutputs>;
+      return {
+        outs: outputs(news, rulesetId, ruleId),
+      } satisfies pulumi.dynamic.UpdateResult<CloudflareRuleOutputs>;
     },
 
     // Refresh: the rule as Cloudflare has it under our ref. Gone → ruleId "" (the next up puts it back).

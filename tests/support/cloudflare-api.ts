@@ -62,7 +62,10 @@ export interface CloudflareStandIn {
   /** zone ID → every URL purged. */
   purged: Map<string, string[]>;
   /** Adds a zone ruleset as the dashboard would (its rules get IDs and refs); returns it. */
-  addRuleset(zoneId: string, ruleset: { phase: string; name?: string; kind?: string; rules?: Partial<StandInRule>[] }): StandInRuleset;
+  addRuleset(
+    zoneId: string,
+    ruleset: { phase: string; name?: string; kind?: string; rules?: Partial<StandInRule>[] },
+  ): StandInRuleset;
   entryPoint(zoneId: string, phase: string): StandInRuleset | undefined;
   close(): Promise<void>;
 }
@@ -99,7 +102,10 @@ function selfSignedForLoopback(): { cert: string; key: string } {
       ],
       { stdio: "pipe", timeout: 20_000 },
     );
-    return { cert: readFileSync(join(dir, "cert.pem"), "utf8"), key: readFileSync(join(dir, "key.pem"), "utf8") };
+    return {
+      cert: readFileSync(join(dir, "cert.pem"), "utf8"),
+      key: readFileSync(join(dir, "key.pem"), "utf8"),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -159,7 +165,10 @@ export async function startCloudflareStandIn(token: string): Promise<CloudflareS
   };
 
   type Answer = { status: number; result?: unknown; errors?: { code: number; message: string }[] };
-  const fail = (status: number, code: number, message: string): Answer => ({ status, errors: [{ code, message }] });
+  const fail = (status: number, code: number, message: string): Answer => ({
+    status,
+    errors: [{ code, message }],
+  });
   const ok = (result: unknown): Answer => ({ status: 200, result });
   const badRule = (rules: StandInRule[], rule: Partial<StandInRule>, except?: StandInRule) =>
     rule.ref !== undefined && rules.some((r) => r !== except && r.ref === rule.ref)
@@ -203,7 +212,11 @@ export async function startCloudflareStandIn(token: string): Promise<CloudflareS
         return ok(rs);
       }
     }
-    if ((m = /^\/client\/v4\/zones\/([0-9a-f]{32})\/rulesets\/([0-9a-f]{32})\/rules(?:\/([0-9a-f]{32}))?$/.exec(path))) {
+    if (
+      (m = /^\/client\/v4\/zones\/([0-9a-f]{32})\/rulesets\/([0-9a-f]{32})\/rules(?:\/([0-9a-f]{32}))?$/.exec(
+        path,
+      ))
+    ) {
       const [, zoneId, rulesetId, ruleId] = m;
       const rs = rulesetsOf(zoneId!).find((r) => r.id === rulesetId);
       if (!rs) return fail(404, 10003, "could not find ruleset");
@@ -236,7 +249,8 @@ export async function startCloudflareStandIn(token: string): Promise<CloudflareS
     }
     if ((m = /^\/client\/v4\/zones\/([0-9a-f]{32})\/purge_cache$/.exec(path)) && method === "POST") {
       const files = body.files;
-      if (!Array.isArray(files) || files.length === 0) return fail(400, 1012, "files must be a non-empty list");
+      if (!Array.isArray(files) || files.length === 0)
+        return fail(400, 1012, "files must be a non-empty list");
       if (files.length > 30) return fail(400, 1019, "at most 30 files per request");
       purged.set(m[1]!, [...(purged.get(m[1]!) ?? []), ...files.map(String)]);
       return ok({ id: hex32() });

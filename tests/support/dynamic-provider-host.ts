@@ -22,7 +22,12 @@ export interface DynamicProviderHost {
 
 /** Starts the host with `env` added to this process's environment (minus the test runner's loader). */
 export function startDynamicProviderHost(env: NodeJS.ProcessEnv = {}): Promise<DynamicProviderHost> {
-  const hostPath = join(dirname(pulumiRequire.resolve("./package.json")), "cmd", "dynamic-provider", "index.js");
+  const hostPath = join(
+    dirname(pulumiRequire.resolve("./package.json")),
+    "cmd",
+    "dynamic-provider",
+    "index.js",
+  );
   const { NODE_OPTIONS: _dropped, ...inherited } = process.env;
   // The engine address is required by the host's command line but only used by features these providers lack.
   const child = spawn(process.execPath, ["--no-experimental-strip-types", hostPath, "127.0.0.1:9"], {
@@ -43,7 +48,10 @@ export function startDynamicProviderHost(env: NodeJS.ProcessEnv = {}): Promise<D
       const port = /^(\d+)\s*$/m.exec(stdout)?.[1];
       if (!port) return;
       clearTimeout(timer);
-      const client = new providerGrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+      const client = new providerGrpc.ResourceProviderClient(
+        `127.0.0.1:${port}`,
+        grpc.credentials.createInsecure(),
+      );
       resolve({
         call: (method, request) =>
           new Promise((done, fail) =>
