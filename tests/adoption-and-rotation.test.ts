@@ -8,7 +8,6 @@ import { runProgram } from "./support/program-run";
 
 const ZONE = "c".repeat(32);
 const RECORD = "d".repeat(32);
-const CONFIG_RULESET = "e".repeat(32);
 const CERT_CHAIN = [
   "tls:index/privateKey:PrivateKey",
   "tls:index/certRequest:CertRequest",
@@ -23,37 +22,22 @@ const one = (r: MockRunResult, type: string) => {
   return found[0];
 };
 
-test("adopting imports the bucket, policy, DNS record and ruleset by their IDs, keeping the bucket protected", async () => {
+test("adopting imports the bucket, policy and DNS record by their IDs, keeping the bucket protected", async () => {
   const r = await runProgram(
     minimalConfig({
       cloudflareZoneId: ZONE,
-      adopt: JSON.stringify({
-        bucket: true,
-        dnsRecordId: RECORD,
-        rulesets: { http_config_settings: CONFIG_RULESET },
-      }),
+      adopt: JSON.stringify({ bucket: true, dnsRecordId: RECORD }),
     }),
-    "test",
-    {
-      // The hand-made zone already has an entry-point ruleset for the ssl phase.
-      "cloudflare:index/getRulesets:getRulesets": () => ({
-        rulesets: [{ id: CONFIG_RULESET, kind: "zone", phase: "http_config_settings", name: "default" }],
-      }),
-    },
   );
   const bucket = one(r, "aws:s3/bucket:Bucket");
   assert.equal(bucket.options.importId, "files");
   assert.equal(bucket.options.protect, true);
   assert.equal(one(r, "aws:s3/bucketPolicy:BucketPolicy").options.importId, "files");
   assert.equal(one(r, "cloudflare:index/dnsRecord:DnsRecord").options.importId, `${ZONE}/${RECORD}`);
-  const rulesets = byType(r, "cloudflare:index/ruleset:Ruleset");
-  const adopted = rulesets.filter((x) => x.options.importId);
-  assert.deepEqual(
-    adopted.map((x) => [x.inputs.phase, x.options.importId]),
-    [["http_config_settings", `zones/${ZONE}/${CONFIG_RULESET}`]],
-  );
-  // The other phases are created, not imported.
-  assert.equal(rulesets.length - adopted.length, 3);
+  // Rules are never imported: each finds its own rule by ref beside whatever the hand-made zone has.
+  const rules = byType(r, "pulumi-nodejs:dynamic/mastodon-media/cloudflare:Rule");
+  assert.equal(rules.length, 4);
+  for (const rule of rules) assert.equal(rule.options.importId, "", rule.name);
   // Certificates cannot be adopted (Cloudflare never returns the key): a new one is made.
   for (const type of CERT_CHAIN) assert.equal(one(r, type).options.importId, "", type);
 });

@@ -364,6 +364,7 @@ describe("drift made in the dashboard", () => {
     state = await refresh(state);
     assert.deepEqual(state.outs.actionParameters, { ssl: "flexible" });
     state = await up(inputs!, state);
+    assert.deepEqual(state.outs.actionParameters, { ssl: "strict" });
     assert.deepEqual(api.entryPoint(zone, inputs!.phase)!.rules[0]!.action_parameters, { ssl: "strict" });
     assert.equal(
       api.entryPoint(zone, inputs!.phase)!.rules[0]!.id,

@@ -263,7 +263,7 @@ export async function startCloudflareStandIn(token: string): Promise<CloudflareS
     req.on("data", (c: Buffer) => (raw += c.toString()));
     req.on("end", () => {
       const url = new URL(req.url ?? "/", "https://127.0.0.1");
-      let body: Record<string, unknown> = {};
+      let body: Record<string, unknown>;
       try {
         body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
       } catch {
