@@ -16,6 +16,7 @@ const WAITING_ON_PROCESSES = [
   "cname-bundle",
   "tls-probe",
   "cloudflare-rule",
+  "purge",
 ].map((name) => `tests/${name}.test.ts`);
 const allTests = fs
   .readdirSync(TESTS)
