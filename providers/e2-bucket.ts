@@ -15,6 +15,7 @@
 //
 // CreateBucket sends no LocationConstraint: iDrive's developer guide creates buckets with
 // `aws s3 mb --endpoint-url …` under `region = us-east-1`, which sends none; the endpoint picks the region.
+// (@aws-sdk/client-s3 would add one on its own for any other signing region; see createOrAdopt.)
 // Should e2 refuse that, the error says what to do instead (create it in the console and adopt it).
 //
 // The e2 key arrives as secret inputs and leaves as outputs the component marks secret again
@@ -227,6 +228,15 @@ async function createOrAdopt(inputs: E2BucketInputs, timing: E2BucketTiming): Pr
   }
   const { CreateBucketCommand } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
   const client = s3Client(inputs, timing);
+  // The SDK adds LocationConstraint = the client's region to every CreateBucket outside us-east-1 (its
+  // locationConstraintMiddleware, "initialize" step); this runs after it in that step and takes it out again.
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      delete (args.input as { CreateBucketConfiguration?: unknown }).CreateBucketConfiguration;
+      return next(args);
+    },
+    { step: "initialize", priority: "low", name: "mastodonMediaNoLocationConstraint" },
+  );
   try {
     await client.send(new CreateBucketCommand({ Bucket: inputs.bucket }));
   } catch (error) {
