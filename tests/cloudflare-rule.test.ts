@@ -18,11 +18,8 @@ import {
   type CloudflareStandIn,
   type StandInRuleset,
 } from "./support/cloudflare-api";
-import {
-  HostedResource,
-  startDynamicProviderHost,
-  type DynamicProviderHost,
-} from "./support/dynamic-provider-host";
+import { startDynamicProviderHost, type DynamicProviderHost } from "./support/dynamic-provider-host";
+import { HostedResource } from "./support/hosted-resource";
 import { OFFLINE_INVOKES, runProgramUnderMocks, type MockRunResult } from "./support/mock-run";
 import { PROJECT_DIR } from "./support/program-run";
 import { fullKeys, minimalConfig } from "./support/stack-config";

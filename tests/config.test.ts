@@ -209,11 +209,20 @@ test("mastodonEnvExtra may not override managed variables or carry newlines", ()
   );
   assertRejected({ mastodonEnvExtra: JSON.stringify({ lower: "x" }) }, "mastodonEnvExtra.lower", "uppercase");
   assertRejected(
-    { mastodonEnvExtra: JSON.stringify({ S3_KEY_PREFIX: "a\nb" }) },
-    "mastodonEnvExtra.S3_KEY_PREFIX",
+    { mastodonEnvExtra: JSON.stringify({ S3_STORAGE_CLASS: "a\nb" }) },
+    "mastodonEnvExtra.S3_STORAGE_CLASS",
     "single-line",
   );
   assertRejected({ mastodonEnvExtra: "not json" }, "mastodonEnvExtra", `"not json"`, "object");
+});
+
+test("mastodonEnvExtra refuses S3_KEY_PREFIX: public reads are granted only at Mastodon's key prefixes", () => {
+  assertRejected(
+    { mastodonEnvExtra: JSON.stringify({ S3_KEY_PREFIX: "instance1/" }) },
+    "mastodonEnvExtra.S3_KEY_PREFIX",
+    "not supported",
+    "bucket of its own",
+  );
 });
 
 test("adopt entries are checked: unknown fields, rulesets (no longer adopted) and malformed IDs", () => {
