@@ -4,7 +4,12 @@
 // of Cloudflare's rules API (tests/support/cloudflare-api.ts). Each scenario gets its own zone.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import * as ts from "typescript";
 import {
   CLOUDFLARE_RULE_TYPE,
   NO_TOKEN_MESSAGE,
@@ -201,6 +206,69 @@ describe("the serialized provider", () => {
   });
 });
 
+/**
+ * `pulumi up` loads the program through ts-node, i.e. TypeScript's own CommonJS emit (tsx, used here, emits
+ * differently). So the provider is also serialized from that emit, by plain `node` with Pulumi's serializer.
+ */
+function serializeFromTypeScriptEmit(): string {
+  const dir = mkdtempSync(join(tmpdir(), "cloudflare-rule-"));
+  try {
+    const source = readFileSync(join(__dirname, "..", "providers", "cloudflare-rule.ts"), "utf8");
+    const { outputText } = ts.transpileModule(source, {
+      fileName: "cloudflare-rule.ts",
+      compilerOptions: {
+        module: ts.ModuleKind.CommonJS,
+        target: ts.ScriptTarget.ES2022,
+        esModuleInterop: true,
+      },
+    });
+    writeFileSync(join(dir, "cloudflare-rule.js"), outputText);
+    const serialize = String.raw`
+      const pulumi = require("@pulumi/pulumi");
+      const { cloudflareRuleProvider } = require(process.argv[1]);
+      pulumi.runtime.serializeFunction(() => cloudflareRuleProvider, { allowSecrets: true })
+        .then((sf) => process.stdout.write(sf.text));`;
+    const { NODE_OPTIONS: _dropped, ...env } = process.env;
+    const run = spawnSync(
+      process.execPath,
+      ["--no-experimental-strip-types", "-e", serialize, join(dir, "cloudflare-rule.js")],
+      {
+        env: { ...env, NODE_PATH: join(__dirname, "..", "node_modules") },
+        encoding: "utf8",
+        timeout: 60_000,
+      },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    return run.stdout;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("the provider compiled the way `pulumi up` compiles it", () => {
+  it("serializes from TypeScript's CommonJS emit into a provider that runs in the host", async () => {
+    const text = serializeFromTypeScriptEmit();
+    assert.ok(!text.includes(TOKEN));
+    const zone = newZone();
+    const [inputs] = ruleInputs(zone, "test", HOST, {
+      ssl: false,
+      cache: false,
+      headers: true,
+      methods: false,
+    });
+    const res = new HostedResource(host, urnOf(`${inputs!.ref}-compiled`));
+    const checked = await res.check({}, { ...inputs, __provider: text });
+    const created = await res.create(checked.inputs);
+    assert.equal(created.outs.__provider, text);
+    assert.deepEqual(
+      api.entryPoint(zone, inputs!.phase)!.rules.map((r) => r.ref),
+      [inputs!.ref],
+    );
+    await res.delete(created.id, created.outs);
+    assert.deepEqual(api.entryPoint(zone, inputs!.phase)!.rules, []);
+  });
+});
+
 describe("in an empty zone", () => {
   it("creates each phase's entry point holding only our rule, then a no-op up makes no API call at all", async () => {
     const zone = newZone();
@@ -389,6 +457,36 @@ describe("a half-done earlier run", () => {
   });
 });
 
+describe("an entry point created by someone else between our look and our create", () => {
+  it("is joined after Cloudflare refuses a second one with 20217, keeping the other rule", async () => {
+    const zone = newZone();
+    const [inputs] = ruleInputs(zone, "test", HOST, {
+      ssl: true,
+      cache: false,
+      headers: false,
+      methods: false,
+    });
+    api.beforeAnswer = (method, path) => {
+      if (method !== "POST" || path !== `/client/v4/zones/${zone}/rulesets`) return;
+      api.beforeAnswer = undefined;
+      api.addRuleset(zone, {
+        phase: inputs!.phase,
+        rules: [{ expression: "true", action: "set_config", description: "theirs, just made" }],
+      });
+    };
+    try {
+      await up(inputs!);
+    } finally {
+      api.beforeAnswer = undefined;
+    }
+    assert.equal(api.zones.get(zone)!.length, 1);
+    assert.deepEqual(
+      api.entryPoint(zone, inputs!.phase)!.rules.map((r) => r.description),
+      ["theirs, just made", inputs!.description],
+    );
+  });
+});
+
 describe("Cloudflare's one-entry-point rule, as the stand-in models it, through the SDK", () => {
   it("a second zone entry point for a phase is refused with error 20217", async () => {
     const zone = newZone();
@@ -411,6 +509,38 @@ describe("Cloudflare's one-entry-point rule, as the stand-in models it, through 
       (e: { status?: number; errors?: { code: number }[] }) =>
         e.status === 400 && e.errors?.[0]?.code === 20217,
     );
+  });
+});
+
+describe("where the token comes from", () => {
+  it("Configure hands the provider the stack's cloudflare:apiToken (the host above has none in its environment)", () => {
+    const sent = api.requests.map((r) => r.authorization);
+    assert.ok(sent.length > 0);
+    assert.deepEqual([...new Set(sent)], [`Bearer ${TOKEN}`]);
+  });
+
+  it("without cloudflare:apiToken in the stack config, CLOUDFLARE_API_TOKEN of the host's environment is used", async () => {
+    const envHost = await startDynamicProviderHost({
+      CLOUDFLARE_API_TOKEN: TOKEN,
+      CLOUDFLARE_BASE_URL: api.baseUrl,
+      NODE_EXTRA_CA_CERTS: api.caFile,
+    });
+    try {
+      const zone = newZone();
+      const [inputs] = ruleInputs(zone, "test", HOST, {
+        ssl: true,
+        cache: false,
+        headers: false,
+        methods: false,
+      });
+      const res = new HostedResource(envHost, urnOf(inputs!.ref));
+      await res.configure({ "mastodon-media:domain": "example.social" });
+      const checked = await res.check({}, { ...inputs, __provider: providerText });
+      await res.create(checked.inputs);
+      assert.equal(api.entryPoint(zone, inputs!.phase)!.rules.length, 1);
+    } finally {
+      envHost.close();
+    }
   });
 });
 

@@ -67,6 +67,8 @@ export interface CloudflareStandIn {
     ruleset: { phase: string; name?: string; kind?: string; rules?: Partial<StandInRule>[] },
   ): StandInRuleset;
   entryPoint(zoneId: string, phase: string): StandInRuleset | undefined;
+  /** Called with each authenticated request before it is answered: lets a test act as a concurrent client. */
+  beforeAnswer?: (method: string, path: string) => void;
   close(): Promise<void>;
 }
 
@@ -271,10 +273,11 @@ export async function startCloudflareStandIn(token: string): Promise<CloudflareS
       }
       const authorization = String(req.headers.authorization ?? "");
       requests.push({ method: req.method ?? "", path: url.pathname, body, authorization });
-      const answer =
-        authorization === `Bearer ${token}`
-          ? route(req.method ?? "", url.pathname, body)
-          : fail(403, 10000, "Authentication error");
+      const authorized = authorization === `Bearer ${token}`;
+      if (authorized) standIn.beforeAnswer?.(req.method ?? "", url.pathname);
+      const answer = authorized
+        ? route(req.method ?? "", url.pathname, body)
+        : fail(403, 10000, "Authentication error");
       const envelope = {
         success: answer.status < 400,
         errors: answer.errors ?? [],
@@ -287,7 +290,7 @@ export async function startCloudflareStandIn(token: string): Promise<CloudflareS
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  return {
+  const standIn: CloudflareStandIn = {
     baseUrl: `https://127.0.0.1:${port}/client/v4`,
     caPem: cert,
     caFile,
@@ -305,4 +308,5 @@ export async function startCloudflareStandIn(token: string): Promise<CloudflareS
         });
       }),
   };
+  return standIn;
 }
