@@ -4,6 +4,7 @@
 //   2. the same from a cold ts-node cache (a fresh CI runner), type-checked and transpile-only
 //   3. how long `npm test` takes
 //   4. the e2 custom-domain check (bench/e2-custom-domain.bench.ts), when present
+//   5. the Cloudflare rules' API requests per step, no-op up included (bench/cloudflare-rule.bench.ts)
 import { spawn, spawnSync } from "node:child_process";
 import {
   existsSync,
@@ -178,6 +179,12 @@ async function main() {
       console.log("\n4. e2 custom-domain check");
       spawnSync(process.execPath, ["--import", "tsx", customDomainBench], { cwd: ROOT, stdio: "inherit" });
     }
+
+    console.log("\n5. Cloudflare rules (API requests per step; a no-op up should make none)");
+    spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "bench", "cloudflare-rule.bench.ts")], {
+      cwd: ROOT,
+      stdio: "inherit",
+    });
   } finally {
     for (const dir of [empty, warmCache, ...coldCaches]) rmSync(dir, { recursive: true, force: true });
   }
