@@ -111,7 +111,13 @@ async function main() {
       const read = await res.read(states[3]!.id, states[3]!.outs);
       const checked = await res.check(read.outs, inputs);
       const diff = await res.diff(read.id, read.outs, checked.inputs);
-      if (!diff.changes) throw new Error("the deletion was not noticed");
+      if (!diff.changes) {
+        const present = api.entryPoint(zone, inputs.phase)!.rules.map((r) => r.ref);
+        throw new Error(
+          `the deletion was not noticed: read gave ruleId ${JSON.stringify(read.outs.ruleId)}, ` +
+            `the stand-in holds ${present.join(", ")}`,
+        );
+      }
       states[3] = { id: read.id, outs: await res.update(read.id, read.outs, checked.inputs) };
     });
 
