@@ -213,6 +213,30 @@ function existsError(inputs: E2BucketInputs): Error {
   );
 }
 
+/**
+ * What to tell the operator when CreateBucket fails. The SDK's error is not attached as `cause`: only its
+ * scrubbed description leaves the provider.
+ */
+export function explainCreateBucketError(error: unknown, inputs: E2BucketInputs): Error {
+  const { name, detail } = describeError(error, inputs);
+  if (name === "BucketAlreadyOwnedByYou") return existsError(inputs);
+  if (name === "BucketAlreadyExists") {
+    return new Error(
+      `${where(inputs)} is taken by another account (${detail}). Choose another bucket name (config key "bucket").`,
+    );
+  }
+  if (/location/i.test(`${name} ${detail}`)) {
+    return new Error(
+      `e2 refused to create ${where(inputs)} because of its location constraint (${detail}). Create the bucket in ` +
+        `the e2 console in the region of ${inputs.endpoint}, then set adopt.bucket to true and run \`pulumi up\` again.`,
+    );
+  }
+  return new Error(
+    `Could not create ${where(inputs)}: ${detail}. The e2 key needs permission to create buckets; ` +
+      `or create the bucket in the e2 console and set adopt.bucket to true.`,
+  );
+}
+
 async function createOrAdopt(inputs: E2BucketInputs, timing: E2BucketTiming): Promise<E2BucketOutputs> {
   const head = await headBucket(inputs, timing);
   if (head.state === "error") throw headError(inputs, head);
@@ -240,26 +264,7 @@ async function createOrAdopt(inputs: E2BucketInputs, timing: E2BucketTiming): Pr
   try {
     await client.send(new CreateBucketCommand({ Bucket: inputs.bucket }));
   } catch (error) {
-    // The SDK's error is not attached as `cause`: only its scrubbed description leaves this function.
-    /* eslint-disable preserve-caught-error */
-    const { name, detail } = describeError(error, inputs);
-    if (name === "BucketAlreadyOwnedByYou") throw existsError(inputs);
-    if (name === "BucketAlreadyExists") {
-      throw new Error(
-        `${where(inputs)} is taken by another account (${detail}). Choose another bucket name (config key "bucket").`,
-      );
-    }
-    if (/location/i.test(`${name} ${detail}`)) {
-      throw new Error(
-        `e2 refused to create ${where(inputs)} without a location constraint (${detail}). Create the bucket in ` +
-          `the e2 console in the region of ${inputs.endpoint}, then set adopt.bucket to true and run \`pulumi up\` again.`,
-      );
-    }
-    throw new Error(
-      `Could not create ${where(inputs)}: ${detail}. The e2 key needs permission to create buckets; ` +
-        `or create the bucket in the e2 console and set adopt.bucket to true.`,
-    );
-    /* eslint-enable preserve-caught-error */
+    throw explainCreateBucketError(error, inputs);
   } finally {
     client.destroy();
   }

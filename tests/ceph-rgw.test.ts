@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import {
   CreateBucketCommand,
   GetObjectCommand,
+  PutBucketPolicyCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -43,7 +44,7 @@ describe(skip ? `Ceph RGW harness (skipped: ${skip})` : "Ceph RGW harness", { sk
   let a: CephRgw;
   let b: CephRgw;
   before(async () => {
-    [a, b] = await Promise.all([startCephRgw(), startCephRgw()]);
+    [a, b] = await Promise.all([startCephRgw({ dnsName: "example.test" }), startCephRgw()]);
   });
   after(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
@@ -69,6 +70,38 @@ describe(skip ? `Ceph RGW harness (skipped: ${skip})` : "Ceph RGW harness", { sk
     );
   });
 
+  it("with dnsName, Host <bucket>.<dnsName> addresses the bucket (e2's custom-domain shape)", async () => {
+    const owner = await a.createUser("dave");
+    await client(a, owner).send(new CreateBucketCommand({ Bucket: "files" }));
+    await client(a, owner).send(
+      new PutObjectCommand({ Bucket: "files", Key: "media/x.txt", Body: "via host" }),
+    );
+    const policy = {
+      Version: "2012-10-17",
+      Statement: [
+        { Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::files/media/*" },
+      ],
+    };
+    await client(a, owner).send(
+      new PutBucketPolicyCommand({ Bucket: "files", Policy: JSON.stringify(policy) }),
+    );
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = https.get(
+        `${a.httpsUrl}/media/x.txt`,
+        { ca: a.caPem, servername: "localhost", headers: { host: "files.example.test" }, timeout: 10_000 },
+        (res) => {
+          let text = "";
+          res.on("data", (c: Buffer) => (text += c));
+          res.on("end", () =>
+            res.statusCode === 200 ? resolve(text) : reject(new Error(`HTTP ${res.statusCode}`)),
+          );
+        },
+      );
+      req.on("error", reject);
+    });
+    assert.equal(body, "via host");
+  });
+
   it("a read-only key reads its user's objects but PUT is refused with AccessDenied", async () => {
     const owner = await a.createUser("carol");
     await client(a, owner).send(new CreateBucketCommand({ Bucket: "carol-bucket" }));
@@ -84,12 +117,13 @@ describe(skip ? `Ceph RGW harness (skipped: ${skip})` : "Ceph RGW harness", { sk
   });
 
   it("stop() ends every daemon and removes the cluster's directory", async () => {
-    const c = await startCephRgw();
-    const dir = c.caFile.replace(/\/ca\.pem$/, "");
+    const dir = b.caFile.replace(/\/ca\.pem$/, "");
     assert.ok(pidsOf(dir).length >= 3, "mon, osd and radosgw should be running");
-    await c.stop();
+    await b.stop();
     assert.deepEqual(pidsOf(dir), []);
     assert.equal(existsSync(dir), false);
-    process.stdout.write(`# ceph-rgw start: ${c.startMs.toFixed(0)} ms to radosgw's first answer\n`);
+    process.stdout.write(
+      `# ceph-rgw start: ${a.startMs.toFixed(0)} and ${b.startMs.toFixed(0)} ms (two at once)\n`,
+    );
   });
 });
