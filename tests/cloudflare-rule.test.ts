@@ -270,7 +270,7 @@ describe("the provider compiled the way `pulumi up` compiles it", () => {
 });
 
 describe("in an empty zone", () => {
-  it("creates each phase's entry point holding only our rule, then a no-op up makes no API call at all", async () => {
+  it("creates each phase's entry point holding only our rule (no token in the state), then a no-op up makes no API call", async () => {
     const zone = newZone();
     const inputs = ruleInputs(zone);
     const start = api.requests.length;
@@ -292,6 +292,10 @@ describe("in an empty zone", () => {
       assert.equal(ep.rules[0]!.expression, i.expression);
       assert.equal(canonicalJson(ep.rules[0]!.action_parameters), canonicalJson(i.actionParameters));
     }
+    assert.ok(
+      !JSON.stringify(states).includes(TOKEN),
+      "the token is in what the host returned for the state",
+    );
     const noop = api.requests.length;
     for (const [n, i] of inputs.entries()) assert.equal(await up(i, states[n]), states[n]);
     assert.equal(api.requests.length - noop, 0, "a no-op up talked to Cloudflare");
