@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as ts from "typescript";
+import * as pulumi from "@pulumi/pulumi";
 import {
+  CloudflareRule,
   CLOUDFLARE_RULE_TYPE,
   NO_TOKEN_MESSAGE,
   canonicalJson,
@@ -562,6 +564,28 @@ describe("without a token", () => {
     } finally {
       if (previous !== undefined) process.env.CLOUDFLARE_API_TOKEN = previous;
     }
+  });
+});
+
+describe("CloudflareRule arguments", () => {
+  it("known bad arguments are refused at construction, naming each property, before anything is registered", () => {
+    const before = program.registrations.length;
+    assert.throws(
+      () =>
+        new CloudflareRule("bad", {
+          zoneId: "not-a-zone",
+          phase: "http_request_firewall_custom",
+          ref: "has space",
+          description: "d",
+          expression: "",
+          action: "block",
+        }),
+      (e: unknown) =>
+        pulumi.InputPropertiesError.isInstance(e) &&
+        ["zoneId", "ref", "expression"].every((p) => e.errors.some((x) => x.propertyPath === p)) &&
+        e.message.includes('"not-a-zone"'),
+    );
+    assert.equal(program.registrations.length, before);
   });
 });
 
