@@ -27,7 +27,12 @@ import {
 } from "./support/cloudflare-api";
 import { startDynamicProviderHost, type DynamicProviderHost } from "./support/dynamic-provider-host";
 import { HostedResource } from "./support/hosted-resource";
-import { OFFLINE_INVOKES, runProgramUnderMocks, type MockRunResult } from "./support/mock-run";
+import {
+  OFFLINE_INVOKES,
+  installRecordingMocks,
+  runProgramUnderMocks,
+  type MockRunResult,
+} from "./support/mock-run";
 import { PROJECT_DIR } from "./support/program-run";
 import { fullKeys, minimalConfig } from "./support/stack-config";
 
@@ -568,8 +573,8 @@ describe("without a token", () => {
 });
 
 describe("CloudflareRule arguments", () => {
-  it("known bad arguments are refused at construction, naming each property, before anything is registered", () => {
-    const before = program.registrations.length;
+  it("known bad arguments are refused at construction, naming each property, before anything is registered", async () => {
+    const record = await installRecordingMocks({ stack: "test", config: {}, secretKeys: [] });
     assert.throws(
       () =>
         new CloudflareRule("bad", {
@@ -585,7 +590,8 @@ describe("CloudflareRule arguments", () => {
         ["zoneId", "ref", "expression"].every((p) => e.errors.some((x) => x.propertyPath === p)) &&
         e.message.includes('"not-a-zone"'),
     );
-    assert.equal(program.registrations.length, before);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(record.registrations.length, 0);
   });
 });
 
