@@ -1,28 +1,24 @@
 // Cloudflare in front of the media host: a proxied CNAME to e2, an Origin CA certificate for e2's custom domain,
-// zone-level Authenticated Origin Pulls, and per-host rulesets (edge-rules.ts). Maintainer notes: docs/cloudflare.md.
+// optional zone-level Authenticated Origin Pulls, and one rule of ours per concern in the zone's entry point for its
+// phase, beside the operator's own rules (edge-rules.ts, providers/cloudflare-rule.ts). Maintainer notes:
+// docs/cloudflare.md.
 import * as pulumi from "@pulumi/pulumi";
 // Submodule imports: loading and type-checking whole provider SDKs costs seconds on every cold `pulumi up`.
 import { AuthenticatedOriginPullsSettings } from "@pulumi/cloudflare/authenticatedOriginPullsSettings";
 import { DnsRecord } from "@pulumi/cloudflare/dnsRecord";
-import { getRulesetsOutput } from "@pulumi/cloudflare/getRulesets";
 import { getZoneOutput } from "@pulumi/cloudflare/getZone";
 import { OriginCaCertificate } from "@pulumi/cloudflare/originCaCertificate";
-import { Ruleset } from "@pulumi/cloudflare/ruleset";
 import { CertRequest } from "@pulumi/tls/certRequest";
 import { PrivateKey } from "@pulumi/tls/privateKey";
 import {
   EDGE_RULE_GROUPS,
-  RULESET_PHASES,
-  edgeRulesets,
-  entryPointProblems,
-  groupOfPhase,
+  edgeRules,
   isHostName,
-  rulesetName,
+  type EdgeRuleGroup,
   type EdgeRuleSwitches,
-  type ListedRuleset,
-  type RulesetPhase,
 } from "./edge-rules";
 import { ORIGIN_CERT_VALIDITY_DAYS } from "./config";
+import { CloudflareRule } from "../providers/cloudflare-rule";
 
 export type { EdgeRuleSwitches, RulesetPhase } from "./edge-rules";
 export { PHASE_OF_GROUP } from "./edge-rules";
@@ -48,8 +44,13 @@ export interface CloudflareMediaHostArgs {
   /** The media host, `<bucket>.<domain>`: exactly one label under `domain` (the certificate is `*.<domain>`). */
   mediaHost: string;
   /**
-   * The zone's ID (32 lowercase hex characters). Default: looked up by `domain`. Required when adopting anything,
-   * because import IDs contain it.
+   * The stack's name. Part of each rule's `ref`, so that two stacks (instances, or staging and production) in one
+   * zone never take each other's rules.
+   */
+  stack: string;
+  /**
+   * The zone's ID (32 lowercase hex characters). Default: looked up by `domain`. Required when adopting the DNS
+   * record, because its import ID contains it.
    */
   zoneId?: string;
   /** The e2 endpoint host name the CNAME points at; no scheme, no port. */
@@ -58,19 +59,18 @@ export interface CloudflareMediaHostArgs {
   dnsRecord: "host" | "wildcard";
   /** The Origin CA certificate e2 presents for `*.<domain>`. */
   originCertificate: OriginCertificateArgs;
-  /** Turn zone-level Authenticated Origin Pulls on. When false the zone setting is left alone. */
+  /**
+   * Turn zone-level Authenticated Origin Pulls on (the manual guide's setting). e2 cannot check Cloudflare's client
+   * certificate, so this protects nothing for the media host, and the setting reaches every origin of the zone.
+   * When false (the config default) the zone setting is neither registered nor touched.
+   */
   authenticatedOriginPulls: boolean;
-  /** Which rule groups to manage; each one is an entry-point ruleset of its own phase. */
+  /** Which rule groups to manage; each one is a single rule in the zone's entry point for its phase. */
   edgeRules: EdgeRuleSwitches;
   /** Existing resources to import instead of creating. Default: none. */
   adopt?: {
     /** ID of the existing DNS record (32 hex) to import; its name must match `dnsRecord`'s choice. */
     dnsRecordId?: string;
-    /**
-     * Phase → ID (32 hex) of the zone's existing entry-point ruleset to import. Its rules are then replaced by
-     * ours. Keep the entry as long as this stack manages the ruleset.
-     */
-    rulesets?: Partial<Record<RulesetPhase, string>>;
   };
 }
 
@@ -83,6 +83,8 @@ export function validateCloudflareMediaHostArgs(args: CloudflareMediaHostArgs): 
   const bad = (propertyPath: string, reason: string) => errors.push({ propertyPath, reason });
   const show = (v: unknown) => JSON.stringify(v) ?? String(v);
 
+  if (typeof args.stack !== "string" || args.stack === "")
+    bad("stack", `must be the stack's name, got ${show(args.stack)}`);
   if (!isHostName(args.domain))
     bad("domain", `must be a lowercase DNS name like example.social, got ${show(args.domain)}`);
   if (!isHostName(args.mediaHost)) {
@@ -143,9 +145,11 @@ export function validateCloudflareMediaHostArgs(args: CloudflareMediaHostArgs): 
   }
 
   const adopt = args.adopt ?? {};
-  const adoptsSomething = adopt.dnsRecordId !== undefined || Object.keys(adopt.rulesets ?? {}).length > 0;
-  if (adoptsSomething && args.zoneId === undefined) {
-    bad("zoneId", "is required when adopting existing resources: their import IDs contain the zone ID");
+  for (const field of Object.keys(adopt)) {
+    if (field !== "dnsRecordId") bad(`adopt.${field}`, "unknown; only dnsRecordId can be adopted here");
+  }
+  if (adopt.dnsRecordId !== undefined && args.zoneId === undefined) {
+    bad("zoneId", "is required when adopting the DNS record: its import ID contains the zone ID");
   }
   if (
     adopt.dnsRecordId !== undefined &&
@@ -156,23 +160,6 @@ export function validateCloudflareMediaHostArgs(args: CloudflareMediaHostArgs): 
       `must be the record's ID, 32 lowercase hexadecimal characters, got ${show(adopt.dnsRecordId)}`,
     );
   }
-  for (const [phase, id] of Object.entries(adopt.rulesets ?? {})) {
-    const path = `adopt.rulesets.${phase}`;
-    if (!(RULESET_PHASES as readonly string[]).includes(phase)) {
-      bad(path, `unknown phase; the phases are ${RULESET_PHASES.join(", ")}`);
-    } else if (!(typeof id === "string" && ZONE_OBJECT_ID.test(id))) {
-      bad(path, `must be the ruleset's ID, 32 lowercase hexadecimal characters, got ${show(id)}`);
-    } else if (
-      typeof rules === "object" &&
-      rules !== null &&
-      rules[groupOfPhase(phase as RulesetPhase)] === false
-    ) {
-      bad(
-        path,
-        `adopts a ruleset for rule group "${groupOfPhase(phase as RulesetPhase)}", which edgeRules switches off`,
-      );
-    }
-  }
 
   if (errors.length > 0) {
     throw new pulumi.InputPropertiesError({
@@ -182,7 +169,7 @@ export function validateCloudflareMediaHostArgs(args: CloudflareMediaHostArgs): 
   }
 }
 
-/** The media host behind Cloudflare: DNS, origin certificate, origin pulls and per-host edge rules. */
+/** The media host behind Cloudflare: DNS, origin certificate, optional origin pulls and per-host edge rules. */
 export class CloudflareMediaHost extends pulumi.ComponentResource {
   readonly zoneId: pulumi.Output<string>;
   /** Name of the CNAME record: the media host, or `*.<domain>`. */
@@ -201,15 +188,15 @@ export class CloudflareMediaHost extends pulumi.ComponentResource {
   readonly cnameDomain: string;
   /** The zone setting; absent when `authenticatedOriginPulls` is false. */
   readonly authenticatedOriginPulls?: AuthenticatedOriginPullsSettings;
-  /** One entry-point ruleset per switched-on rule group, by phase. */
-  readonly rulesets: Partial<Record<RulesetPhase, Ruleset>>;
+  /** One rule per switched-on rule group, each in the zone's entry point for its phase. */
+  readonly rules: Partial<Record<EdgeRuleGroup, CloudflareRule>>;
 
   constructor(name: string, args: CloudflareMediaHostArgs, opts?: pulumi.ComponentResourceOptions) {
     validateCloudflareMediaHostArgs(args);
     super(TYPE, name, {}, opts);
 
     const { domain, mediaHost } = args;
-    const adopt = { dnsRecordId: args.adopt?.dnsRecordId, rulesets: args.adopt?.rulesets ?? {} };
+    const adopt = { dnsRecordId: args.adopt?.dnsRecordId };
     // Adoption requires a configured zone ID (validated above), so import IDs are plain strings.
     const zoneIdText = args.zoneId;
     this.zoneId =
@@ -263,7 +250,14 @@ export class CloudflareMediaHost extends pulumi.ComponentResource {
         requestType: rsa ? "origin-rsa" : "origin-ecc",
         requestedValidity: args.originCertificate.validityDays,
       },
-      { parent: this, ...rotation },
+      {
+        parent: this,
+        ...rotation,
+        // Cloudflare answers a refresh with the hostnames in its own order and a drifting validity, and both
+        // force replacement (terraform-provider-cloudflare#6239, #5725): ignored, so a refresh never re-issues the
+        // certificate. Rotation is the generation's replacementTrigger above.
+        ignoreChanges: ["hostnames", "requestedValidity"],
+      },
     );
     this.originCertificatePem = this.originCertificate.certificate;
     this.originPrivateKeyPem = pulumi.secret(this.originKey.privateKeyPem);
@@ -278,48 +272,24 @@ export class CloudflareMediaHost extends pulumi.ComponentResource {
       );
     }
 
-    this.rulesets = {};
-    const wanted = edgeRulesets(mediaHost, args.edgeRules);
-    if (wanted.length > 0) {
-      // Preview-time guard: refuse to create an entry point where one we don't own exists (see entryPointProblems).
-      const ourName = rulesetName(mediaHost);
-      const listed = getRulesetsOutput({ zoneId: this.zoneId }, { parent: this });
-      const namesByPhase = pulumi.all([this.zoneId, listed]).apply(([zoneId, result]) => {
-        const rulesets: ListedRuleset[] = result.rulesets ?? [];
-        const problems = entryPointProblems(
-          rulesets,
-          wanted.map((r) => r.phase),
-          adopt.rulesets,
-          ourName,
-        );
-        if (problems.length > 0) {
-          throw new Error(`${name}: Cloudflare zone ${zoneId}:\n- ${problems.join("\n- ")}`);
-        }
-        // An adopted entry point keeps its name: some entry points refuse a rename.
-        return Object.fromEntries(
-          wanted.map((r) => [
-            r.phase,
-            adopt.rulesets[r.phase] !== undefined
-              ? rulesets.find((l) => l.id === adopt.rulesets[r.phase])!.name
-              : ourName,
-          ]),
-        ) as Record<RulesetPhase, string>;
-      });
-      for (const ruleset of wanted) {
-        const adoptedId = adopt.rulesets[ruleset.phase];
-        this.rulesets[ruleset.phase] = new Ruleset(
-          `${name}-rules-${ruleset.group}`,
-          {
-            zoneId: this.zoneId,
-            kind: "zone",
-            phase: ruleset.phase,
-            name: namesByPhase.apply((n) => n[ruleset.phase]),
-            description: ruleset.description,
-            rules: ruleset.rules,
-          },
-          { parent: this, import: adoptedId !== undefined ? `zones/${zoneIdText}/${adoptedId}` : undefined },
-        );
-      }
+    // One rule per concern, each owned by its ref inside the phase's entry point; the operator's rules there
+    // are never touched. The API token is read by the provider at run time, never passed here.
+    this.rules = {};
+    for (const rule of edgeRules(args.stack, mediaHost, args.edgeRules)) {
+      this.rules[rule.group] = new CloudflareRule(
+        `${name}-rule-${rule.group}`,
+        {
+          zoneId: this.zoneId,
+          phase: rule.phase,
+          ref: rule.ref,
+          description: rule.description,
+          expression: rule.expression,
+          action: rule.action,
+          actionParameters: rule.action_parameters,
+          enabled: rule.enabled,
+        },
+        { parent: this },
+      );
     }
 
     this.registerOutputs({

@@ -1,12 +1,14 @@
-// The Cloudflare rules for the media host, one entry-point ruleset per phase. Pure data and checks, no Pulumi
-// resources: CloudflareMediaHost turns each EdgeRuleset into one cloudflare.Ruleset.
+// The Cloudflare rules for the media host, one rule per concern. Pure data and checks, no Pulumi resources:
+// CloudflareMediaHost turns each EdgeRule into one CloudflareRule (providers/cloudflare-rule.ts), which places it
+// in the zone's entry-point ruleset for its phase beside whatever rules the operator has there.
 //
 // Every rule starts with `(http.host eq "<media host>")` and adds conditions only with `and`, so no rule can act
-// on the instance's own site or on any other host of the zone. Phase, action and field names use the Cloudflare
-// API spellings (the generated SDK docs print some of them mangled, e.g. `http*config*settings`).
-// Only settings available on every plan are used; which shapes Cloudflare really accepts on the operator's plan is
-// something only a live run can show.
-import type * as cfInputs from "@pulumi/cloudflare/types/input";
+// on the instance's own site or on any other host of the zone. Phase, action and field names are the Cloudflare
+// API spellings (the rules are sent through the API as they are written here). Only settings and functions
+// available on every plan are used; which shapes Cloudflare really accepts on the operator's plan is something
+// only a live run can show.
+import { createHash } from "node:crypto";
+import { PROBE_PREFIX, PUBLIC_MEDIA_PREFIXES } from "./media-paths";
 
 export type RulesetPhase =
   | "http_config_settings"
@@ -14,7 +16,7 @@ export type RulesetPhase =
   | "http_response_headers_transform"
   | "http_request_firewall_custom";
 
-/** Which rule groups to manage; a group that is off gets no ruleset at all. */
+/** Which rule groups to manage; a group that is off gets no rule at all. */
 export interface EdgeRuleSwitches {
   /** SSL/TLS Full (strict) for the media host. */
   ssl: boolean;
@@ -22,7 +24,7 @@ export interface EdgeRuleSwitches {
   cache: boolean;
   /** CORS header set, e2's `x-amz-*` response headers removed. */
   headers: boolean;
-  /** Only GET, HEAD and OPTIONS reach e2. */
+  /** Only GET, HEAD and OPTIONS, and only for Mastodon's public media paths, reach e2. */
   methods: boolean;
 }
 
@@ -38,10 +40,6 @@ export const PHASE_OF_GROUP: Readonly<Record<EdgeRuleGroup, RulesetPhase>> = {
 
 export const EDGE_RULE_GROUPS = Object.keys(PHASE_OF_GROUP) as readonly EdgeRuleGroup[];
 export const RULESET_PHASES = Object.values(PHASE_OF_GROUP) as readonly RulesetPhase[];
-
-export function groupOfPhase(phase: RulesetPhase): EdgeRuleGroup {
-  return EDGE_RULE_GROUPS.find((g) => PHASE_OF_GROUP[g] === phase)!;
-}
 
 /**
  * Response headers e2 (an S3 implementation) may send that readers have no use for. Cloudflare removes headers
@@ -78,28 +76,33 @@ export const REMOVED_RESPONSE_HEADERS: readonly string[] = [
 /** Methods that reach e2 through the media host; Mastodon's readers only ever GET, HEAD or preflight. */
 export const ALLOWED_METHODS: readonly string[] = ["GET", "HEAD", "OPTIONS"];
 
-/** One rule, in the shape the provider's `Ruleset.rules` takes. */
-export interface EdgeRule extends cfInputs.RulesetRule {
-  action: string;
-  expression: string;
-  description: string;
-  enabled: true;
-  /** Absent for actions that take none (block). */
-  actionParameters?: cfInputs.RulesetRuleActionParameters;
-}
+/** URL paths the media host serves: Mastodon's public media prefixes and the media check's probe prefix. */
+export const ALLOWED_PATH_PREFIXES: readonly string[] = [...PUBLIC_MEDIA_PREFIXES, PROBE_PREFIX].map(
+  (p) => `/${p}`,
+);
 
-/** The rules of one phase's entry-point ruleset. */
-export interface EdgeRuleset {
+/** One rule, as the Cloudflare rules API takes it (plus the phase it belongs in). */
+export interface EdgeRule {
   group: EdgeRuleGroup;
   phase: RulesetPhase;
-  /** What the ruleset is for, shown in the dashboard. */
+  /**
+   * Our identity for the rule inside the entry point, kept by Cloudflare across edits: built from the stack, the
+   * media host and the group, so another stack's rule for the same zone never collides with ours.
+   */
+  ref: string;
   description: string;
-  rules: EdgeRule[];
+  expression: string;
+  action: string;
+  /** Absent for actions that take none (block). */
+  action_parameters?: Record<string, unknown>;
+  enabled: true;
 }
 
 // A lowercase DNS name of at least two labels. Also keeps quotes and spaces out of rule expressions.
 const LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
 const HOST_NAME = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})+$`);
+// A path prefix: lowercase segments of letters, digits, `_` and `-`, each followed by "/". Nothing to escape.
+const PATH_PREFIX = /^\/(?:[a-z0-9_-]+\/)+$/;
 
 export function isHostName(value: unknown): value is string {
   return typeof value === "string" && HOST_NAME.test(value);
@@ -111,137 +114,81 @@ export function hostCondition(mediaHost: string): string {
   return `(http.host eq "${mediaHost}")`;
 }
 
-/**
- * The name our entry-point rulesets carry. It marks a ruleset as this media host's, so that a later run can tell
- * its own ruleset from one somebody else made (see entryPointProblems).
- */
-export function rulesetName(mediaHost: string): string {
-  return `mastodon-media ${mediaHost}`;
+/** True for the paths readers may fetch: one of `prefixes`, tested with `starts_with` (available on every plan). */
+export function pathAllowedCondition(prefixes: readonly string[]): string {
+  for (const p of prefixes) {
+    if (!PATH_PREFIX.test(p)) throw new Error(`not a plain path prefix: ${JSON.stringify(p)}`);
+  }
+  if (prefixes.length === 0) throw new Error("no allowed path prefixes");
+  return `(${prefixes.map((p) => `starts_with(http.request.uri.path, "${p}")`).join(" or ")})`;
 }
 
-/** The rulesets for the media host, one per switched-on group, in phase order. */
-export function edgeRulesets(mediaHost: string, switches: EdgeRuleSwitches): EdgeRuleset[] {
+/**
+ * The rule's `ref`: stable for one stack, media host and group, and the same on every run, so a run that
+ * stopped half-way finds its rule again instead of adding a second one. Hashed so that it is short and uses only
+ * characters any ref accepts; the description says in words whose rule it is.
+ */
+export function edgeRuleRef(stack: string, mediaHost: string, group: EdgeRuleGroup): string {
+  const digest = createHash("sha256").update(`${stack}\n${mediaHost}`).digest("hex").slice(0, 20);
+  return `mastodon_media_${group}_${digest}`;
+}
+
+/** The rules for the media host, one per switched-on group, in phase order. */
+export function edgeRules(stack: string, mediaHost: string, switches: EdgeRuleSwitches): EdgeRule[] {
   const host = hostCondition(mediaHost);
-  const all: EdgeRuleset[] = [
-    {
-      group: "ssl",
-      phase: PHASE_OF_GROUP.ssl,
-      description: `mastodon-media: TLS settings for ${mediaHost}`,
-      rules: [
-        {
-          description: `Full (strict): verify e2's origin certificate for ${mediaHost}`,
-          expression: host,
-          action: "set_config",
-          actionParameters: { ssl: "strict" },
-          enabled: true,
+  const methods = `{${ALLOWED_METHODS.map((m) => `"${m}"`).join(" ")}}`;
+  const owner = `mastodon-media (stack ${stack})`;
+  const rule = (
+    group: EdgeRuleGroup,
+    r: Omit<EdgeRule, "group" | "phase" | "ref" | "enabled">,
+  ): EdgeRule => ({
+    group,
+    phase: PHASE_OF_GROUP[group],
+    ref: edgeRuleRef(stack, mediaHost, group),
+    ...r,
+    enabled: true,
+  });
+  const all: EdgeRule[] = [
+    rule("ssl", {
+      description: `${owner}: Full (strict), verify e2's origin certificate for ${mediaHost}`,
+      expression: host,
+      action: "set_config",
+      action_parameters: { ssl: "strict" },
+    }),
+    // Mastodon uploads with a ten-year immutable Cache-Control: respecting it keeps files at the edge.
+    // Media URLs carry no meaningful query string; ignoring it stops cache-busting requests reaching e2.
+    rule("cache", {
+      description: `${owner}: cache media from ${mediaHost}, origin TTLs, query string ignored`,
+      expression: host,
+      action: "set_cache_settings",
+      action_parameters: {
+        cache: true,
+        edge_ttl: { mode: "respect_origin" },
+        browser_ttl: { mode: "respect_origin" },
+        cache_key: { custom_key: { query_string: { exclude: { all: true } } } },
+      },
+    }),
+    // Mastodon's web client loads media cross-origin; without CORS audio breaks and images fail on reload.
+    rule("headers", {
+      description: `${owner}: CORS for ${mediaHost}; drop e2's x-amz-* headers`,
+      expression: host,
+      action: "rewrite",
+      action_parameters: {
+        headers: {
+          "Access-Control-Allow-Origin": { operation: "set", value: "*" },
+          ...Object.fromEntries(REMOVED_RESPONSE_HEADERS.map((h) => [h, { operation: "remove" }])),
         },
-      ],
-    },
-    {
-      group: "cache",
-      phase: PHASE_OF_GROUP.cache,
-      description: `mastodon-media: caching for ${mediaHost}`,
-      rules: [
-        {
-          // Mastodon uploads with a one-year immutable Cache-Control: respecting it keeps files at the edge.
-          // Media URLs carry no meaningful query string; ignoring it stops cache-busting requests reaching e2.
-          description: `Cache media from ${mediaHost}: origin TTLs, query string ignored`,
-          expression: host,
-          action: "set_cache_settings",
-          actionParameters: {
-            cache: true,
-            edgeTtl: { mode: "respect_origin" },
-            browserTtl: { mode: "respect_origin" },
-            cacheKey: { customKey: { queryString: { exclude: { all: true } } } },
-          },
-          enabled: true,
-        },
-      ],
-    },
-    {
-      group: "headers",
-      phase: PHASE_OF_GROUP.headers,
-      description: `mastodon-media: response headers for ${mediaHost}`,
-      rules: [
-        {
-          // Mastodon's web client loads media cross-origin; without CORS audio breaks and images fail on reload.
-          description: `CORS for ${mediaHost}; drop e2's x-amz-* headers`,
-          expression: host,
-          action: "rewrite",
-          actionParameters: {
-            headers: {
-              "Access-Control-Allow-Origin": { operation: "set", value: "*" },
-              ...Object.fromEntries(REMOVED_RESPONSE_HEADERS.map((h) => [h, { operation: "remove" }])),
-            },
-          },
-          enabled: true,
-        },
-      ],
-    },
-    {
-      group: "methods",
-      phase: PHASE_OF_GROUP.methods,
-      description: `mastodon-media: request methods for ${mediaHost}`,
-      rules: [
-        {
-          description: `Only ${ALLOWED_METHODS.join(", ")} reach e2 through ${mediaHost}`,
-          expression: `${host} and not (http.request.method in {${ALLOWED_METHODS.map((m) => `"${m}"`).join(" ")}})`,
-          action: "block",
-          enabled: true,
-        },
-      ],
-    },
+      },
+    }),
+    // As Mastodon's own Fastly module does: readers only ever GET public media. Everything else (writes, the
+    // bucket listing at "/", users' archives under backups/, imports) is refused before it reaches e2.
+    rule("methods", {
+      description: `${owner}: only ${ALLOWED_METHODS.join(", ")} of public media paths reach e2 through ${mediaHost}`,
+      expression:
+        `${host} and (not (http.request.method in ${methods}) or ` +
+        `not ${pathAllowedCondition(ALLOWED_PATH_PREFIXES)})`,
+      action: "block",
+    }),
   ];
   return all.filter((r) => switches[r.group]);
-}
-
-/** A zone ruleset as `cloudflare.getRulesets` lists it (rules are not included in the listing). */
-export interface ListedRuleset {
-  id: string;
-  kind: string;
-  phase: string;
-  name: string;
-  description?: string;
-}
-
-/**
- * Why creating or adopting our entry-point rulesets would be wrong, one message per phase; empty when all is well.
- *
- * A zone has one entry-point ruleset (kind `zone`) per phase, and managing it replaces all its rules. Depending
- * on the provider build, creating a second one either fails or silently takes over the existing one and drops its
- * rules. So an existing entry point for a phase we manage must be ours (carries our name) or be adopted by ID.
- */
-export function entryPointProblems(
-  listed: readonly ListedRuleset[],
-  phases: readonly RulesetPhase[],
-  adopt: Partial<Record<RulesetPhase, string>>,
-  ourName: string,
-): string[] {
-  const problems: string[] = [];
-  for (const phase of phases) {
-    const group = groupOfPhase(phase);
-    const existing = listed.find((r) => r.kind === "zone" && r.phase === phase);
-    const adopted = adopt[phase];
-    if (adopted !== undefined) {
-      if (existing === undefined) {
-        problems.push(
-          `adopt.rulesets.${phase} is ${adopted}, but the zone has no entry-point ruleset for ${phase}: ` +
-            `remove adopt.rulesets.${phase} and the ruleset will be created.`,
-        );
-      } else if (existing.id !== adopted) {
-        problems.push(
-          `adopt.rulesets.${phase} is ${adopted}, but the zone's entry-point ruleset for ${phase} is ` +
-            `${existing.id} ("${existing.name}").`,
-        );
-      }
-    } else if (existing !== undefined && existing.name !== ourName) {
-      problems.push(
-        `The zone already has an entry-point ruleset for ${phase} ("${existing.name}", ID ${existing.id}) that this ` +
-          `stack does not manage, and a zone can have only one. Managing it would replace all of its rules. ` +
-          `Either remove "${group}" from edgeRules and add the rule by hand, or adopt it with ` +
-          `adopt.rulesets.${phase} = "${existing.id}" (its current rules will then be replaced by ours).`,
-      );
-    }
-  }
-  return problems;
 }

@@ -5,8 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "./config";
 import { CloudflareMediaHost } from "./cloudflare-media-host";
 import { E2Bucket } from "./e2-bucket";
+import { edgeRules } from "./edge-rules";
 import { E2CustomDomain } from "../providers/e2-custom-domain";
-import { edgeRulesets } from "./edge-rules";
 import { renderMastodonEnv } from "./mastodon-env";
 import { MastodonEnvPush } from "./mastodon-env-push";
 import { MediaCheck } from "./media-check";
@@ -99,13 +99,14 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
       {
         domain: args.domain,
         mediaHost: args.mediaHost,
+        stack: pulumi.getStack(),
         zoneId: args.cloudflare.zoneId,
         originHost: args.e2Endpoint,
         dnsRecord: args.cloudflare.dnsRecord,
         originCertificate: args.cloudflare.originCertificate,
         authenticatedOriginPulls: args.cloudflare.authenticatedOriginPulls,
         edgeRules: args.cloudflare.edgeRules,
-        adopt: { dnsRecordId: args.adopt.dnsRecordId, rulesets: args.adopt.rulesets },
+        adopt: { dnsRecordId: args.adopt.dnsRecordId },
       },
       { parent: this },
     );
@@ -140,8 +141,8 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
           triggers: [
             this.customDomain.expectedCertificateSha256,
             this.bucket.policyJson,
-            // The rules themselves: an edited rule keeps its ruleset's ID.
-            JSON.stringify(edgeRulesets(args.mediaHost, args.cloudflare.edgeRules)),
+            // The rules themselves: an edited rule keeps its ref and resource ID.
+            JSON.stringify(edgeRules(pulumi.getStack(), args.mediaHost, args.cloudflare.edgeRules)),
           ],
         },
         {
@@ -150,7 +151,7 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
             this.customDomain,
             this.bucket.policy,
             this.edge.dnsRecord,
-            ...Object.values(this.edge.rulesets),
+            ...Object.values(this.edge.rules),
           ],
         },
       );

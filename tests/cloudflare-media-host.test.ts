@@ -2,13 +2,10 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { CloudflareMediaHost, type CloudflareMediaHostArgs } from "../components/cloudflare-media-host";
-import {
-  EDGE_RULE_GROUPS,
-  PHASE_OF_GROUP,
-  edgeRulesets,
-  rulesetName,
-  type ListedRuleset,
-} from "../components/edge-rules";
+import { EDGE_RULE_GROUPS, edgeRules } from "../components/edge-rules";
+import { CLOUDFLARE_RULE_TYPE } from "../providers/cloudflare-rule";
+import { runProgram } from "./support/program-run";
+import { minimalConfig } from "./support/stack-config";
 import {
   installRecordingMocks,
   plaintextOccurrences,
@@ -21,7 +18,6 @@ import {
 const ZONE = "0123456789abcdef0123456789abcdef";
 const CONFIGURED_ZONE = "fedcba9876543210fedcba9876543210";
 const RECORD_ID = "1".repeat(32);
-const RULESET_ID = "2".repeat(32);
 const ORIGIN = "s3.eu-central-2.idrivee2.com";
 
 const T = {
@@ -31,19 +27,19 @@ const T = {
   csr: "tls:index/certRequest:CertRequest",
   cert: "cloudflare:index/originCaCertificate:OriginCaCertificate",
   aop: "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings",
-  ruleset: "cloudflare:index/ruleset:Ruleset",
+  rule: CLOUDFLARE_RULE_TYPE,
   getZone: "cloudflare:index/getZone:getZone",
-  getRulesets: "cloudflare:index/getRulesets:getRulesets",
 };
 
 function baseArgs(): CloudflareMediaHostArgs {
   return {
     domain: "example.social",
     mediaHost: "files.example.social",
+    stack: "test",
     originHost: ORIGIN,
     dnsRecord: "host",
     originCertificate: { keyType: "rsa", validityDays: 5475, generation: 1 },
-    authenticatedOriginPulls: true,
+    authenticatedOriginPulls: false,
     edgeRules: { ssl: true, cache: true, headers: true, methods: true },
   };
 }
@@ -57,14 +53,10 @@ interface Built {
   failures: unknown[];
 }
 
-/** Builds the component under recording mocks; `listed` is what the zone's ruleset listing returns. */
-async function build(
-  change: (a: CloudflareMediaHostArgs) => void = () => {},
-  listed: ListedRuleset[] = [],
-): Promise<Built> {
+/** Builds the component under recording mocks. */
+async function build(change: (a: CloudflareMediaHostArgs) => void = () => {}): Promise<Built> {
   const invokes: InvokeAnswers = {
     [T.getZone]: (a) => ({ ...a, id: ZONE, zoneId: ZONE, name: "example.social" }),
-    [T.getRulesets]: (a) => ({ ...a, rulesets: listed }),
   };
   const record = await installRecordingMocks({ stack: "test", config: {}, secretKeys: [], invokes });
   const retainOnDelete = new Map<string, boolean>();
@@ -100,12 +92,8 @@ async function build(
 // Building takes a few hundred milliseconds under mocks, so each distinct setup is built once and shared by
 // the tests that only read from it.
 const built = new Map<string, Promise<Built>>();
-function scenario(
-  key: string,
-  change?: (a: CloudflareMediaHostArgs) => void,
-  listed?: ListedRuleset[],
-): Promise<Built> {
-  if (!built.has(key)) built.set(key, build(change, listed));
+function scenario(key: string, change?: (a: CloudflareMediaHostArgs) => void): Promise<Built> {
+  if (!built.has(key)) built.set(key, build(change));
   return built.get(key)!;
 }
 const ECC_ONE_YEAR = (a: CloudflareMediaHostArgs) => {
@@ -116,20 +104,7 @@ const BARE = (a: CloudflareMediaHostArgs) => {
   a.authenticatedOriginPulls = false;
   a.edgeRules = { ssl: false, cache: false, headers: false, methods: false };
 };
-const METHODS_OFF = (a: CloudflareMediaHostArgs) => (a.edgeRules.methods = false);
 const GENERATION_2 = (a: CloudflareMediaHostArgs) => (a.originCertificate.generation = 2);
-const FOREIGN_FIREWALL = {
-  id: RULESET_ID,
-  kind: "zone",
-  phase: "http_request_firewall_custom",
-  name: "default",
-};
-const OURS_CONFIG = {
-  id: "4".repeat(32),
-  kind: "zone",
-  phase: "http_config_settings",
-  name: rulesetName("files.example.social"),
-};
 
 function all(r: MockRunResult, type: string): Registration[] {
   return r.registrations.filter((x) => x.type === type);
@@ -153,12 +128,15 @@ test("without a configured zone ID the zone is looked up by the domain name", as
 });
 
 test("a configured zone ID is used as given and no zone lookup is made", async () => {
-  const b = await scenario("zone configured", (a) => (a.zoneId = CONFIGURED_ZONE));
+  const b = await scenario("zone configured", (a) => {
+    a.zoneId = CONFIGURED_ZONE;
+    a.authenticatedOriginPulls = true;
+  });
   noFailures(b);
   assert.equal(b.record.invokes.filter((i) => i.token === T.getZone).length, 0);
   for (const type of [T.record, T.aop])
     assert.equal(one(b.record, type).inputs.zoneId, CONFIGURED_ZONE, type);
-  for (const rs of all(b.record, T.ruleset)) assert.equal(rs.inputs.zoneId, CONFIGURED_ZONE);
+  for (const rule of all(b.record, T.rule)) assert.equal(rule.inputs.zoneId, CONFIGURED_ZONE);
 });
 
 test("the DNS record is a proxied CNAME for the media host only, automatic TTL, pointing at the e2 endpoint", async () => {
@@ -217,6 +195,13 @@ test("the certificate covers the domain and its wildcard, from the CSR, for the 
   assert.ok(cert.options.dependencies.includes(one(b.record, T.csr).urn));
 });
 
+test("a refresh cannot make the certificate be replaced: its hostnames and validity are ignored after creation", async () => {
+  const b = await scenario("default");
+  assert.deepEqual(one(b.record, T.cert).options.ignoreChanges.sort(), ["hostnames", "requestedValidity"]);
+  // Rotation still works: the trigger is not ignored.
+  assert.equal(one(b.record, T.cert).options.replacementTrigger, 1);
+});
+
 test("the origin private key is secret everywhere it goes", async () => {
   const b = await scenario("default");
   const key = one(b.record, T.key);
@@ -241,100 +226,88 @@ test("the certificate and its expiry are public outputs, next to the CNAME domai
   assert.equal(b.host.cnameDomain, "*.example.social");
 });
 
-test("Authenticated Origin Pulls is switched on for the zone and left on if the stack goes away", async () => {
-  const b = await scenario("default");
+test("Authenticated Origin Pulls, when switched on, is set for the zone and left on if the stack goes away", async () => {
+  const b = await scenario("aop on", (a) => (a.authenticatedOriginPulls = true));
   const aop = one(b.record, T.aop);
   assert.deepEqual(aop.inputs, { zoneId: ZONE, enabled: true });
   assert.equal(b.retainOnDelete.get(aop.name), true);
 });
 
-test("with authenticatedOriginPulls off the zone setting is not touched", async () => {
-  const b = await scenario("bare", BARE);
+test("with authenticatedOriginPulls off the zone setting is not registered at all", async () => {
+  const b = await scenario("default");
   assert.equal(all(b.record, T.aop).length, 0);
   assert.equal(b.host.authenticatedOriginPulls, undefined);
 });
 
-test("each rule group gets an entry-point ruleset in its phase, named for the media host, holding its rules", async () => {
+test("each rule group is one rule of ours in its phase, sent exactly as edge-rules.ts defines it", async () => {
   const b = await scenario("default");
   noFailures(b);
-  const rulesets = all(b.record, T.ruleset);
-  assert.equal(rulesets.length, EDGE_RULE_GROUPS.length);
-  const wanted = edgeRulesets("files.example.social", baseArgs().edgeRules);
-  for (const w of wanted) {
-    const rs = rulesets.find((r) => r.inputs.phase === w.phase)!;
-    assert.ok(rs, w.phase);
-    assert.equal(rs.name, `media-rules-${w.group}`);
-    assert.equal(rs.inputs.kind, "zone");
-    assert.equal(rs.inputs.zoneId, ZONE);
-    assert.equal(rs.inputs.name, "mastodon-media files.example.social");
-    // The rules reach the provider exactly as edge-rules.ts defines them (checked there rule by rule).
-    assert.deepEqual(rs.inputs.rules, JSON.parse(JSON.stringify(w.rules)));
-    assert.equal(b.host.rulesets[w.phase]?.urn !== undefined, true);
+  const rules = all(b.record, T.rule);
+  assert.equal(rules.length, EDGE_RULE_GROUPS.length);
+  for (const w of edgeRules("test", "files.example.social", baseArgs().edgeRules)) {
+    const r = rules.find((x) => x.inputs.phase === w.phase)!;
+    assert.ok(r, w.phase);
+    assert.equal(r.name, `media-rule-${w.group}`);
+    const { __provider: provider, rulesetId: _r, ruleId: _i, ...inputs } = r.inputs;
+    assert.equal(typeof provider, "string");
+    assert.deepEqual(inputs, {
+      zoneId: ZONE,
+      phase: w.phase,
+      ref: w.ref,
+      description: w.description,
+      expression: w.expression,
+      action: w.action,
+      ...(w.action_parameters ? { actionParameters: w.action_parameters } : {}),
+      enabled: true,
+    });
+    assert.equal(b.host.rules[w.group]?.urn !== undefined, true);
+  }
+});
+
+test("no Cloudflare ruleset is registered and the zone's rulesets are never listed", async () => {
+  const b = await scenario("default");
+  assert.equal(all(b.record, "cloudflare:index/ruleset:Ruleset").length, 0);
+  assert.deepEqual(
+    b.record.invokes.map((i) => i.token),
+    [T.getZone],
+  );
+});
+
+test("no secret or token is among a rule's inputs", async () => {
+  const b = await scenario("default");
+  for (const r of all(b.record, T.rule)) {
+    assert.deepEqual(r.secretInputs, [], r.name);
+    assert.ok(!Object.keys(r.inputs).some((k) => /token|key|secret/i.test(k)), r.name);
   }
 });
 
 test("every rule sent to Cloudflare starts with exactly the media host", async () => {
   const b = await scenario("default");
-  for (const rs of all(b.record, T.ruleset)) {
-    for (const rule of rs.inputs.rules as { expression: string }[]) {
-      assert.ok(rule.expression.startsWith('(http.host eq "files.example.social")'), rule.expression);
-      assert.ok(!/\bor\b/.test(rule.expression), rule.expression);
-    }
+  for (const r of all(b.record, T.rule)) {
+    const host = '(http.host eq "files.example.social")';
+    const expression = String(r.inputs.expression);
+    assert.ok(expression === host || expression.startsWith(`${host} and `), r.name);
   }
 });
 
 for (const group of EDGE_RULE_GROUPS) {
-  test(`switching ${group} off removes its ruleset and keeps the others`, async () => {
+  test(`switching ${group} off removes its rule and keeps the others`, async () => {
     const b = await scenario(`${group} off`, (a) => (a.edgeRules[group] = false));
-    const phases = all(b.record, T.ruleset).map((r) => r.inputs.phase);
     assert.deepEqual(
-      phases.sort(),
+      all(b.record, T.rule)
+        .map((r) => r.name)
+        .sort(),
       EDGE_RULE_GROUPS.filter((g) => g !== group)
-        .map((g) => PHASE_OF_GROUP[g])
+        .map((g) => `media-rule-${g}`)
         .sort(),
     );
-    assert.equal(b.host.rulesets[PHASE_OF_GROUP[group]], undefined);
+    assert.equal(b.host.rules[group], undefined);
   });
 }
 
-test("with every rule group off there is no ruleset and no ruleset lookup", async () => {
+test("with every rule group off there is no rule", async () => {
   const b = await scenario("bare", BARE);
-  assert.equal(all(b.record, T.ruleset).length, 0);
-  assert.equal(b.record.invokes.filter((i) => i.token === T.getRulesets).length, 0);
-});
-
-test("the zone's rulesets are listed before any ruleset is registered", async () => {
-  const b = await scenario("default");
-  const lookups = b.record.invokes.filter((i) => i.token === T.getRulesets);
-  assert.equal(lookups.length, 1);
-  assert.equal(lookups[0].args.zoneId, ZONE);
-});
-
-test("an entry-point ruleset this stack does not own stops the run before any ruleset is registered", async () => {
-  const b = await scenario("foreign firewall", undefined, [FOREIGN_FIREWALL]);
-  assert.equal(all(b.record, T.ruleset).length, 0);
-  const messages = b.failures.map(String).join("\n");
-  assert.match(messages, /already has an entry-point ruleset for http_request_firewall_custom/);
-  assert.match(messages, new RegExp(`adopt\\.rulesets\\.http_request_firewall_custom = "${RULESET_ID}"`));
-});
-
-test("a foreign entry point in a phase whose group is off is left alone", async () => {
-  const b = await scenario("methods off, foreign firewall, ours", METHODS_OFF, [
-    FOREIGN_FIREWALL,
-    OURS_CONFIG,
-  ]);
-  noFailures(b);
-  assert.equal(all(b.record, T.ruleset).length, 3);
-});
-
-test("an existing entry point carrying our name is managed in place, without an import", async () => {
-  const b = await scenario("methods off, foreign firewall, ours", METHODS_OFF, [
-    FOREIGN_FIREWALL,
-    OURS_CONFIG,
-  ]);
-  noFailures(b);
-  const ssl = all(b.record, T.ruleset).find((r) => r.inputs.phase === "http_config_settings")!;
-  assert.equal(ssl.options.importId, "");
+  assert.equal(all(b.record, T.rule).length, 0);
 });
 
 test("without adoption nothing is imported", async () => {
@@ -343,7 +316,10 @@ test("without adoption nothing is imported", async () => {
 });
 
 test("adopting the DNS record imports it by <zone ID>/<record ID> with the inputs a new record would get", async () => {
-  const fresh = await scenario("zone configured", (a) => (a.zoneId = CONFIGURED_ZONE));
+  const fresh = await scenario("zone configured", (a) => {
+    a.zoneId = CONFIGURED_ZONE;
+    a.authenticatedOriginPulls = true;
+  });
   const adopted = await build((a) => {
     a.zoneId = CONFIGURED_ZONE;
     a.adopt = { dnsRecordId: RECORD_ID };
@@ -357,43 +333,6 @@ test("adopting the DNS record imports it by <zone ID>/<record ID> with the input
   assert.equal(record.options.deleteBeforeReplace, false);
 });
 
-test("adopting a ruleset imports it by zones/<zone ID>/<ruleset ID>, keeps its name and matches zone, kind and phase", async () => {
-  const existing = { id: RULESET_ID, kind: "zone", phase: "http_request_firewall_custom", name: "default" };
-  const b = await build(
-    (a) => {
-      a.zoneId = CONFIGURED_ZONE;
-      a.adopt = { rulesets: { http_request_firewall_custom: RULESET_ID } };
-    },
-    [existing],
-  );
-  noFailures(b);
-  const rulesets = all(b.record, T.ruleset);
-  const adopted = rulesets.find((r) => r.inputs.phase === "http_request_firewall_custom")!;
-  assert.equal(adopted.options.importId, `zones/${CONFIGURED_ZONE}/${RULESET_ID}`);
-  assert.equal(adopted.inputs.zoneId, CONFIGURED_ZONE);
-  assert.equal(adopted.inputs.kind, existing.kind);
-  assert.equal(adopted.inputs.phase, existing.phase);
-  assert.equal(adopted.inputs.name, "default");
-  for (const other of rulesets.filter((r) => r !== adopted))
-    assert.equal(other.options.importId, "", other.name);
-});
-
-test("adopting a ruleset ID that is not the phase's entry point stops the run", async () => {
-  const existing = { id: "3".repeat(32), kind: "zone", phase: "http_config_settings", name: "default" };
-  const b = await build(
-    (a) => {
-      a.zoneId = CONFIGURED_ZONE;
-      a.adopt = { rulesets: { http_config_settings: RULESET_ID } };
-    },
-    [existing],
-  );
-  assert.equal(all(b.record, T.ruleset).length, 0);
-  assert.match(
-    b.failures.map(String).join("\n"),
-    /adopt\.rulesets\.http_config_settings is 2{32}, but .* is 3{32}/,
-  );
-});
-
 test("raising the generation changes the replacement trigger of key, CSR and certificate only", async () => {
   const first = await scenario("default");
   const second = await scenario("generation 2", GENERATION_2);
@@ -401,7 +340,7 @@ test("raising the generation changes the replacement trigger of key, CSR and cer
     assert.equal(one(first.record, type).options.replacementTrigger, 1, type);
     assert.equal(one(second.record, type).options.replacementTrigger, 2, type);
   }
-  for (const type of [T.record, T.aop, T.ruleset]) {
+  for (const type of [T.record, T.aop, T.rule]) {
     for (const r of all(second.record, type)) assert.equal(r.options.replacementTrigger, undefined, r.name);
   }
   // Same key parameters: the trigger alone drives the rotation.
@@ -416,7 +355,7 @@ test("rotation creates the new key, CSR and certificate before deleting the old 
 });
 
 test("child resources are parented to the component and named after it", async () => {
-  const b = await scenario("default");
+  const b = await scenario("aop on", (a) => (a.authenticatedOriginPulls = true));
   const component = one(b.record, T.component);
   assert.equal(component.name, "media");
   const children = b.record.registrations.filter((r) => r.parentUrn === component.urn);
@@ -431,10 +370,10 @@ test("child resources are parented to the component and named after it", async (
     "media-origin-csr",
     "media-origin-key",
     "media-record",
-    "media-rules-cache",
-    "media-rules-headers",
-    "media-rules-methods",
-    "media-rules-ssl",
+    "media-rule-cache",
+    "media-rule-headers",
+    "media-rule-methods",
+    "media-rule-ssl",
   ]);
   for (const child of children) assert.equal(child.parentUrn, component.urn, child.name);
 });
@@ -458,30 +397,14 @@ const BAD_ARGS: [string, (a: CloudflareMediaHostArgs) => void, string][] = [
   ["a zone ID in upper case", (a) => (a.zoneId = ZONE.toUpperCase()), "zoneId"],
   ["a zone ID with a non-hex character", (a) => (a.zoneId = "g" + ZONE.slice(1)), "zoneId"],
   [
-    "a ruleset adoption for an unknown phase",
+    "a ruleset adoption (no longer offered)",
     (a) => {
       a.zoneId = ZONE;
-      a.adopt = { rulesets: { http_request_origin: RULESET_ID } as never };
+      a.adopt = { rulesets: { http_config_settings: "2".repeat(32) } } as never;
     },
-    "adopt.rulesets.http_request_origin",
+    "adopt.rulesets",
   ],
-  [
-    "a ruleset adoption with a malformed ID",
-    (a) => {
-      a.zoneId = ZONE;
-      a.adopt = { rulesets: { http_config_settings: "abc" } };
-    },
-    "adopt.rulesets.http_config_settings",
-  ],
-  [
-    "a ruleset adoption for a switched-off group",
-    (a) => {
-      a.zoneId = ZONE;
-      a.edgeRules.ssl = false;
-      a.adopt = { rulesets: { http_config_settings: RULESET_ID } };
-    },
-    "adopt.rulesets.http_config_settings",
-  ],
+  ["an empty stack name", (a) => (a.stack = ""), "stack"],
   [
     "a DNS record adoption with a malformed ID",
     (a) => {
@@ -544,4 +467,11 @@ test("every bad argument is reported at once", () => {
         e.errors.some((x) => x.propertyPath === p),
       ),
   );
+});
+
+test("the whole program registers Authenticated Origin Pulls only when the stack switches it on", async () => {
+  const off = await runProgram(minimalConfig());
+  assert.equal(all(off, T.aop).length, 0);
+  const on = await runProgram(minimalConfig({ authenticatedOriginPulls: "true" }));
+  assert.equal(all(on, T.aop).length, 1);
 });

@@ -45,9 +45,9 @@ test("a minimal config yields the media host, endpoint, derived region and defau
   assert.equal(s.cloudflare.dnsRecord, "host");
   assert.deepEqual(s.cloudflare.originCertificate, { keyType: "rsa", validityDays: 5475, generation: 1 });
   assert.deepEqual(s.cloudflare.edgeRules, { ssl: true, cache: true, headers: true, methods: true });
-  assert.equal(s.cloudflare.authenticatedOriginPulls, true);
+  assert.equal(s.cloudflare.authenticatedOriginPulls, false);
   assert.deepEqual(s.verify, { enabled: true, timeoutSeconds: 300 });
-  assert.deepEqual(s.adopt, { bucket: false, rulesets: {} });
+  assert.deepEqual(s.adopt, { bucket: false });
   assert.equal(s.mastodonHost, undefined);
 });
 
@@ -98,11 +98,7 @@ test("edgeRules, adopt, mastodonEnvExtra and mastodonHost objects are parsed", (
   const s = parseSettings(
     minimalConfig({
       edgeRules: JSON.stringify(["ssl", "headers"]),
-      adopt: JSON.stringify({
-        bucket: true,
-        dnsRecordId: "a".repeat(32),
-        rulesets: { http_config_settings: "b".repeat(32) },
-      }),
+      adopt: JSON.stringify({ bucket: true, dnsRecordId: "a".repeat(32) }),
       cloudflareZoneId: "c".repeat(32),
       mastodonEnvExtra: JSON.stringify({ S3_FORCE_SINGLE_REQUEST: true, S3_READ_TIMEOUT: 30 }),
       mastodonHost: JSON.stringify({
@@ -115,11 +111,7 @@ test("edgeRules, adopt, mastodonEnvExtra and mastodonHost objects are parsed", (
     }),
   );
   assert.deepEqual(s.cloudflare.edgeRules, { ssl: true, cache: false, headers: true, methods: false });
-  assert.deepEqual(s.adopt, {
-    bucket: true,
-    dnsRecordId: "a".repeat(32),
-    rulesets: { http_config_settings: "b".repeat(32) },
-  });
+  assert.deepEqual(s.adopt, { bucket: true, dnsRecordId: "a".repeat(32) });
   assert.deepEqual(s.mastodonEnvExtra, { S3_FORCE_SINGLE_REQUEST: "true", S3_READ_TIMEOUT: "30" });
   assert.equal(s.mastodonHost?.port, 22);
   assert.equal(s.mastodonHost?.envFile, DEFAULTS.mastodonHostEnvFile);
@@ -217,38 +209,38 @@ test("mastodonEnvExtra may not override managed variables or carry newlines", ()
   );
   assertRejected({ mastodonEnvExtra: JSON.stringify({ lower: "x" }) }, "mastodonEnvExtra.lower", "uppercase");
   assertRejected(
-    { mastodonEnvExtra: JSON.stringify({ S3_KEY_PREFIX: "a\nb" }) },
-    "mastodonEnvExtra.S3_KEY_PREFIX",
+    { mastodonEnvExtra: JSON.stringify({ S3_STORAGE_CLASS: "a\nb" }) },
+    "mastodonEnvExtra.S3_STORAGE_CLASS",
     "single-line",
   );
   assertRejected({ mastodonEnvExtra: "not json" }, "mastodonEnvExtra", `"not json"`, "object");
 });
 
-test("adopt entries are checked: unknown fields, phases and malformed IDs", () => {
-  assertRejected({ adopt: JSON.stringify({ zone: true }) }, "adopt.zone", "bucket, dnsRecordId, rulesets");
+test("mastodonEnvExtra refuses S3_KEY_PREFIX: public reads are granted only at Mastodon's key prefixes", () => {
   assertRejected(
-    { adopt: JSON.stringify({ rulesets: { http_request_origin: "a".repeat(32) } }) },
-    "adopt.rulesets.http_request_origin",
-    "phases",
+    { mastodonEnvExtra: JSON.stringify({ S3_KEY_PREFIX: "instance1/" }) },
+    "mastodonEnvExtra.S3_KEY_PREFIX",
+    "not supported",
+    "bucket of its own",
+  );
+});
+
+test("adopt entries are checked: unknown fields, rulesets (no longer adopted) and malformed IDs", () => {
+  assertRejected({ adopt: JSON.stringify({ zone: true }) }, "adopt.zone", "bucket, dnsRecordId");
+  assertRejected(
+    { adopt: JSON.stringify({ rulesets: { http_config_settings: "a".repeat(32) } }) },
+    "adopt.rulesets",
+    "no longer adopted",
   );
   assertRejected({ adopt: JSON.stringify({ dnsRecordId: "123" }) }, "adopt.dnsRecordId", `"123"`);
 });
 
-test("adopting Cloudflare IDs needs the zone ID, and an adopted ruleset's rule group must be on", () => {
+test("adopting the DNS record needs the zone ID", () => {
   assertRejected(
     { adopt: JSON.stringify({ dnsRecordId: "a".repeat(32) }) },
     "cloudflareZoneId",
     "adopt",
     "zone ID",
-  );
-  assertRejected(
-    {
-      adopt: JSON.stringify({ rulesets: { http_request_firewall_custom: "b".repeat(32) } }),
-      cloudflareZoneId: "c".repeat(32),
-      edgeRules: '["ssl"]',
-    },
-    "adopt.rulesets.http_request_firewall_custom",
-    `"methods"`,
   );
   assert.equal(parseSettings(minimalConfig({ adopt: JSON.stringify({ bucket: true }) })).adopt.bucket, true);
 });

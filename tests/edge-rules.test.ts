@@ -2,16 +2,17 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import {
   ALLOWED_METHODS,
+  ALLOWED_PATH_PREFIXES,
   EDGE_RULE_GROUPS,
   PHASE_OF_GROUP,
   REMOVED_RESPONSE_HEADERS,
-  edgeRulesets,
-  entryPointProblems,
+  edgeRuleRef,
+  edgeRules,
   hostCondition,
-  rulesetName,
+  pathAllowedCondition,
   type EdgeRuleSwitches,
-  type ListedRuleset,
 } from "../components/edge-rules";
+import { PROBE_PREFIX, PUBLIC_MEDIA_PREFIXES } from "../components/media-paths";
 
 const HOST = "files.example.social";
 const ALL_ON: EdgeRuleSwitches = { ssl: true, cache: true, headers: true, methods: true };
@@ -27,20 +28,38 @@ const OTHER_HOSTS = [
   "",
 ];
 const METHODS = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE", "PROPFIND", "CONNECT"];
+const STACK = "prod";
+/** Paths readers fetch: one under each public prefix, and the media check's probe. */
+const PUBLIC_PATHS = [
+  ...PUBLIC_MEDIA_PREFIXES.map((p) => `/${p}000/000/001/original/a1b2c3.png`),
+  `/${PROBE_PREFIX}prod.txt`,
+];
+/** Paths that must never be served through the media host. */
+const REFUSED_PATHS = [
+  "/",
+  "/backups/dumps/000/000/001/original/archive-20261130.zip",
+  "/imports/data/000/000/001/original/follows.csv",
+  "/accounts/avatars", // the prefix without its slash
+  "/accounts/avatarsX/000/000/001/original/a.png",
+  "/Accounts/avatars/000/000/001/original/a.png",
+  "/x/accounts/avatars/000/000/001/original/a.png",
+  "/?list-type=2",
+];
 
-// A small evaluator for the rules language subset (fields, string literals, eq/ne/in, not/and/or, parentheses).
-// Anything outside that subset throws, so a rule written with other constructs fails these tests instead of
-// slipping through them.
-type Request = { host: string; method: string };
+// A small evaluator for the rules language subset (fields, string literals, eq/ne/in, not/and/or, parentheses,
+// and the function starts_with(field, "literal"), which Cloudflare offers on every plan). Anything outside that
+// subset throws, so a rule written with other constructs fails these tests instead of slipping through them.
+type Request = { host: string; method: string; path: string };
 type Node =
   | { kind: "and" | "or"; left: Node; right: Node }
   | { kind: "not"; operand: Node }
   | { kind: "eq" | "ne"; field: string; value: string }
-  | { kind: "in"; field: string; values: string[] };
+  | { kind: "in"; field: string; values: string[] }
+  | { kind: "starts_with"; field: string; value: string };
 
 function tokenize(expr: string): string[] {
   const tokens: string[] = [];
-  const re = /\s*(?:("(?:[^"\\]|\\.)*")|([(){}])|([A-Za-z_][A-Za-z0-9_.]*))/y;
+  const re = /\s*(?:("(?:[^"\\]|\\.)*")|([(){},])|([A-Za-z_][A-Za-z0-9_.]*))/y;
   let at = 0;
   while (at < expr.length) {
     if (/^\s*$/.test(expr.slice(at))) break;
@@ -67,10 +86,19 @@ function parse(expr: string): Node {
     if (!t?.startsWith('"')) throw new Error(`expected a string, got ${t} in ${expr}`);
     return JSON.parse(t) as string;
   };
-  const FIELDS = ["http.host", "http.request.method"];
+  const FIELDS = ["http.host", "http.request.method", "http.request.uri.path"];
   function primary(): Node {
     const t = next();
     if (t === "not") return { kind: "not", operand: primary() };
+    if (t === "starts_with") {
+      expect("(");
+      const field = next();
+      if (!FIELDS.includes(field)) throw new Error(`unsupported field ${field} in ${expr}`);
+      expect(",");
+      const value = literal();
+      expect(")");
+      return { kind: "starts_with", field, value };
+    }
     if (t === "(") {
       const inner = disjunction();
       expect(")");
@@ -110,7 +138,8 @@ function parse(expr: string): Node {
 }
 
 function evaluate(node: Node, req: Request): boolean {
-  const field = (name: string) => (name === "http.host" ? req.host : req.method);
+  const field = (name: string) =>
+    name === "http.host" ? req.host : name === "http.request.method" ? req.method : req.path;
   switch (node.kind) {
     case "and":
       return evaluate(node.left, req) && evaluate(node.right, req);
@@ -124,6 +153,8 @@ function evaluate(node: Node, req: Request): boolean {
       return field(node.field) !== node.value;
     case "in":
       return node.values.includes(field(node.field));
+    case "starts_with":
+      return field(node.field).startsWith(node.value);
   }
 }
 
@@ -132,19 +163,23 @@ function conjuncts(node: Node): Node[] {
   return node.kind === "and" ? [...conjuncts(node.left), ...conjuncts(node.right)] : [node];
 }
 
-const allRules = () =>
-  edgeRulesets(HOST, ALL_ON).flatMap((rs) => rs.rules.map((rule) => ({ phase: rs.phase, rule })));
+const allRules = () => edgeRules(STACK, HOST, ALL_ON).map((rule) => ({ phase: rule.phase, rule }));
+const at = (host: string, method: string, path = PUBLIC_PATHS[0]!): Request => ({ host, method, path });
 
 test("the evaluator used below tells matching from non-matching requests", () => {
   const tree = parse('(http.host eq "a.test") and not (http.request.method in {"GET" "HEAD"})');
-  assert.equal(evaluate(tree, { host: "a.test", method: "POST" }), true);
-  assert.equal(evaluate(tree, { host: "a.test", method: "GET" }), false);
-  assert.equal(evaluate(tree, { host: "b.test", method: "POST" }), false);
+  assert.equal(evaluate(tree, at("a.test", "POST")), true);
+  assert.equal(evaluate(tree, at("a.test", "GET")), false);
+  assert.equal(evaluate(tree, at("b.test", "POST")), false);
   assert.equal(
-    evaluate(parse('(http.host eq "a.test") or (http.host eq "b.test")'), { host: "b.test", method: "GET" }),
+    evaluate(parse('(http.host eq "a.test") or (http.host eq "b.test")'), at("b.test", "GET")),
     true,
   );
+  const prefix = parse('starts_with(http.request.uri.path, "/a/")');
+  assert.equal(evaluate(prefix, at("a.test", "GET", "/a/b")), true);
+  assert.equal(evaluate(prefix, at("a.test", "GET", "/b/a/")), false);
   assert.throws(() => parse('(http.host contains "a")'), /unsupported operator/);
+  assert.throws(() => parse('ends_with(http.request.uri.path, "x")'), /unsupported field or token/);
 });
 
 test("each rule group lives in its zone phase, spelled as the Cloudflare API spells it", () => {
@@ -156,27 +191,39 @@ test("each rule group lives in its zone phase, spelled as the Cloudflare API spe
   });
 });
 
-test("with every group on there is one ruleset per group, each in its group's phase, with one rule", () => {
-  const rulesets = edgeRulesets(HOST, ALL_ON);
+test("with every group on there is one rule per group, each in its group's phase", () => {
   assert.deepEqual(
-    rulesets.map((r) => [r.group, r.phase]),
+    edgeRules(STACK, HOST, ALL_ON).map((r) => [r.group, r.phase]),
     EDGE_RULE_GROUPS.map((g) => [g, PHASE_OF_GROUP[g]]),
   );
-  for (const r of rulesets) assert.equal(r.rules.length, 1, r.group);
 });
 
 for (const group of EDGE_RULE_GROUPS) {
-  test(`switching ${group} off drops its ruleset and keeps the others`, () => {
-    const groups = edgeRulesets(HOST, { ...ALL_ON, [group]: false }).map((r) => r.group);
+  test(`switching ${group} off drops its rule and keeps the others`, () => {
     assert.deepEqual(
-      groups,
+      edgeRules(STACK, HOST, { ...ALL_ON, [group]: false }).map((r) => r.group),
       EDGE_RULE_GROUPS.filter((g) => g !== group),
     );
   });
 }
 
-test("with every group off there are no rulesets", () => {
-  assert.deepEqual(edgeRulesets(HOST, { ssl: false, cache: false, headers: false, methods: false }), []);
+test("with every group off there are no rules", () => {
+  assert.deepEqual(edgeRules(STACK, HOST, { ssl: false, cache: false, headers: false, methods: false }), []);
+});
+
+test("each rule's ref is stable, differs by group, stack and media host, and uses only plain characters", () => {
+  const refs = edgeRules(STACK, HOST, ALL_ON).map((r) => r.ref);
+  assert.deepEqual(
+    refs,
+    edgeRules(STACK, HOST, ALL_ON).map((r) => r.ref),
+  );
+  assert.equal(new Set(refs).size, 4);
+  for (const ref of refs) assert.match(ref, /^mastodon_media_[a-z]+_[0-9a-f]{20}$/);
+  assert.notEqual(edgeRuleRef("staging", HOST, "ssl"), edgeRuleRef(STACK, HOST, "ssl"));
+  assert.notEqual(edgeRuleRef(STACK, "media.example.social", "ssl"), edgeRuleRef(STACK, HOST, "ssl"));
+  // The description names the stack, for whoever reads the dashboard.
+  for (const r of edgeRules(STACK, HOST, ALL_ON))
+    assert.match(r.description, /mastodon-media \(stack prod\)/);
 });
 
 test("every rule is enabled and its expression is the exact media host condition joined only by and", () => {
@@ -200,12 +247,18 @@ test("every rule is enabled and its expression is the exact media host condition
   }
 });
 
-test("no rule matches a request to any other host, whatever the method", () => {
+test("no rule matches a request to any other host, whatever the method or path", () => {
   for (const { phase, rule } of allRules()) {
     const tree = parse(rule.expression);
     for (const host of OTHER_HOSTS) {
       for (const method of METHODS) {
-        assert.equal(evaluate(tree, { host, method }), false, `${phase} matched ${method} ${host}`);
+        for (const path of [...PUBLIC_PATHS.slice(0, 2), ...REFUSED_PATHS]) {
+          assert.equal(
+            evaluate(tree, at(host, method, path)),
+            false,
+            `${phase} matched ${method} ${host}${path}`,
+          );
+        }
       }
     }
   }
@@ -214,43 +267,76 @@ test("no rule matches a request to any other host, whatever the method", () => {
 test("the TLS, cache and header rules apply to every request to the media host", () => {
   for (const { phase, rule } of allRules().filter((r) => r.phase !== PHASE_OF_GROUP.methods)) {
     for (const method of METHODS)
-      assert.equal(evaluate(parse(rule.expression), { host: HOST, method }), true, `${phase} ${method}`);
+      for (const path of [PUBLIC_PATHS[0]!, REFUSED_PATHS[1]!])
+        assert.equal(
+          evaluate(parse(rule.expression), at(HOST, method, path)),
+          true,
+          `${phase} ${method} ${path}`,
+        );
   }
 });
 
-test("the method rule blocks every method except GET, HEAD and OPTIONS on the media host", () => {
+test("the method and path rule lets only GET, HEAD and OPTIONS of public media and the probe through", () => {
   const [{ rule }] = allRules().filter((r) => r.phase === PHASE_OF_GROUP.methods);
   assert.equal(rule.action, "block");
-  assert.equal(rule.actionParameters, undefined);
+  assert.equal(rule.action_parameters, undefined);
   assert.deepEqual(ALLOWED_METHODS, ["GET", "HEAD", "OPTIONS"]);
   const tree = parse(rule.expression);
   for (const method of METHODS) {
-    assert.equal(evaluate(tree, { host: HOST, method }), !ALLOWED_METHODS.includes(method), method);
+    for (const path of PUBLIC_PATHS) {
+      assert.equal(
+        evaluate(tree, at(HOST, method, path)),
+        !ALLOWED_METHODS.includes(method),
+        `${method} ${path}`,
+      );
+    }
   }
+});
+
+test("a user's backup archive, the bucket listing and other non-media paths are refused at the edge", () => {
+  const [{ rule }] = allRules().filter((r) => r.phase === PHASE_OF_GROUP.methods);
+  const tree = parse(rule.expression);
+  for (const path of REFUSED_PATHS) {
+    for (const method of ["GET", "HEAD", "OPTIONS"]) {
+      assert.equal(evaluate(tree, at(HOST, method, path)), true, `${method} ${path} is not blocked`);
+    }
+  }
+});
+
+test("the allowed paths are exactly the public media prefixes and the probe prefix, with a leading slash", () => {
+  assert.deepEqual(
+    ALLOWED_PATH_PREFIXES,
+    [...PUBLIC_MEDIA_PREFIXES, PROBE_PREFIX].map((p) => `/${p}`),
+  );
+  assert.ok(!ALLOWED_PATH_PREFIXES.some((p) => p.startsWith("/backups")));
+  for (const bad of ['/a"b/', "/a/b", "a/", "/", '/x/") or (true/']) {
+    assert.throws(() => pathAllowedCondition([bad]), /not a plain path prefix/, bad);
+  }
+  assert.throws(() => pathAllowedCondition([]), /no allowed path prefixes/);
 });
 
 test("the TLS rule sets SSL to Full (strict) and nothing else", () => {
   const [{ rule }] = allRules().filter((r) => r.phase === "http_config_settings");
   assert.equal(rule.action, "set_config");
-  assert.deepEqual(rule.actionParameters, { ssl: "strict" });
+  assert.deepEqual(rule.action_parameters, { ssl: "strict" });
 });
 
 test("the cache rule makes media eligible, respects origin TTLs and ignores the query string, using only all-plan settings", () => {
   const [{ rule }] = allRules().filter((r) => r.phase === "http_request_cache_settings");
   assert.equal(rule.action, "set_cache_settings");
   // Exact: no query-parameter lists and no header/cookie/user/host cache-key parts (Enterprise-only).
-  assert.deepEqual(rule.actionParameters, {
+  assert.deepEqual(rule.action_parameters, {
     cache: true,
-    edgeTtl: { mode: "respect_origin" },
-    browserTtl: { mode: "respect_origin" },
-    cacheKey: { customKey: { queryString: { exclude: { all: true } } } },
+    edge_ttl: { mode: "respect_origin" },
+    browser_ttl: { mode: "respect_origin" },
+    cache_key: { custom_key: { query_string: { exclude: { all: true } } } },
   });
 });
 
 test("the header rule sets CORS for everyone and removes each listed x-amz header", () => {
   const [{ rule }] = allRules().filter((r) => r.phase === "http_response_headers_transform");
   assert.equal(rule.action, "rewrite");
-  const headers = rule.actionParameters!.headers as Record<string, { operation: string; value?: string }>;
+  const headers = rule.action_parameters!.headers as Record<string, { operation: string; value?: string }>;
   assert.deepEqual(headers["Access-Control-Allow-Origin"], { operation: "set", value: "*" });
   const removed = Object.entries(headers).filter(([, h]) => h.operation === "remove");
   assert.deepEqual(removed.map(([name]) => name).sort(), [...REMOVED_RESPONSE_HEADERS].sort());
@@ -273,105 +359,6 @@ test("a host name that could break out of the expression's quotes is refused", (
     "",
   ]) {
     assert.throws(() => hostCondition(bad), /not a lowercase host name/, bad);
-    assert.throws(() => edgeRulesets(bad, ALL_ON), /not a lowercase host name/, bad);
+    assert.throws(() => edgeRules(STACK, bad, ALL_ON), /not a lowercase host name/, bad);
   }
-});
-
-test("our rulesets are named for the media host", () => {
-  assert.equal(rulesetName(HOST), "mastodon-media files.example.social");
-});
-
-const OURS = rulesetName(HOST);
-const entry = (phase: string, id: string, name: string, kind = "zone"): ListedRuleset => ({
-  id,
-  kind,
-  phase,
-  name,
-});
-const ID_A = "a".repeat(32);
-const ID_B = "b".repeat(32);
-
-test("a zone without entry-point rulesets has no conflicts", () => {
-  assert.deepEqual(
-    entryPointProblems([], ["http_config_settings", "http_request_firewall_custom"], {}, OURS),
-    [],
-  );
-});
-
-test("a foreign entry point in a phase we manage is a conflict naming the phase, the ruleset and both ways out", () => {
-  const problems = entryPointProblems(
-    [entry("http_request_firewall_custom", ID_A, "default")],
-    ["http_request_firewall_custom"],
-    {},
-    OURS,
-  );
-  assert.equal(problems.length, 1);
-  assert.match(problems[0], /http_request_firewall_custom/);
-  assert.match(problems[0], new RegExp(ID_A));
-  assert.match(problems[0], /"default"/);
-  assert.match(problems[0], /remove "methods" from edgeRules/);
-  assert.match(problems[0], new RegExp(`adopt\\.rulesets\\.http_request_firewall_custom = "${ID_A}"`));
-  assert.match(problems[0], /replaced/);
-});
-
-test("an entry point that carries our name is ours, not a conflict", () => {
-  assert.deepEqual(
-    entryPointProblems([entry("http_config_settings", ID_A, OURS)], ["http_config_settings"], {}, OURS),
-    [],
-  );
-});
-
-test("an entry point named for another media host is a conflict", () => {
-  const other = rulesetName("staging.example.social");
-  assert.equal(
-    entryPointProblems([entry("http_config_settings", ID_A, other)], ["http_config_settings"], {}, OURS)
-      .length,
-    1,
-  );
-});
-
-test("rulesets that are not entry points, or sit in phases we do not manage, are no conflict", () => {
-  const listed = [
-    entry("http_request_firewall_custom", ID_A, "Cloudflare Managed Ruleset", "managed"),
-    entry("http_request_firewall_custom", ID_B, "my custom set", "custom"),
-    entry("http_request_cache_settings", ID_B, "default"),
-  ];
-  assert.deepEqual(
-    entryPointProblems(listed, ["http_request_firewall_custom", "http_config_settings"], {}, OURS),
-    [],
-  );
-});
-
-test("adopting the phase's entry point by its ID settles the conflict", () => {
-  const listed = [entry("http_request_firewall_custom", ID_A, "default")];
-  assert.deepEqual(
-    entryPointProblems(
-      listed,
-      ["http_request_firewall_custom"],
-      { http_request_firewall_custom: ID_A },
-      OURS,
-    ),
-    [],
-  );
-});
-
-test("adopting an ID that is not the phase's entry point is refused", () => {
-  const listed = [entry("http_request_firewall_custom", ID_A, "default")];
-  const problems = entryPointProblems(
-    listed,
-    ["http_request_firewall_custom"],
-    { http_request_firewall_custom: ID_B },
-    OURS,
-  );
-  assert.equal(problems.length, 1);
-  assert.match(
-    problems[0],
-    new RegExp(`adopt\\.rulesets\\.http_request_firewall_custom is ${ID_B}.*is ${ID_A}`),
-  );
-});
-
-test("adopting a phase that has no entry point is refused", () => {
-  const problems = entryPointProblems([], ["http_config_settings"], { http_config_settings: ID_A }, OURS);
-  assert.equal(problems.length, 1);
-  assert.match(problems[0], /no entry-point ruleset for http_config_settings/);
 });

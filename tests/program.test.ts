@@ -81,8 +81,9 @@ test("the media check runs after the custom domain, policy, record and rules, an
     "pulumi-nodejs:dynamic/mastodon-media/e2:CustomDomain",
     "aws:s3/bucketPolicy:BucketPolicy",
     "cloudflare:index/dnsRecord:DnsRecord",
-    "cloudflare:index/ruleset:Ruleset",
+    "pulumi-nodejs:dynamic/mastodon-media/cloudflare:Rule",
   ]) {
+    assert.ok(urnOf(type).length > 0, `no ${type} registered`);
     for (const urn of urnOf(type))
       assert.ok(command.options.dependencies.includes(urn), `check does not wait for ${urn}`);
   }

@@ -15,6 +15,11 @@ const WAITING_ON_PROCESSES = [
   "merge-env",
   "cname-bundle",
   "tls-probe",
+  "ceph-rgw",
+  "e2-bucket-provider",
+  "bucket-policy-rgw",
+  "cloudflare-rule",
+  "purge",
 ].map((name) => `tests/${name}.test.ts`);
 const allTests = fs
   .readdirSync(TESTS)

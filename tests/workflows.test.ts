@@ -450,12 +450,20 @@ describe("pulumi.yml: environments, time-outs, Dependabot", () => {
 });
 
 describe(".ci/run's test-peer step, run with bash against stubs", () => {
-  // The step between its comment and `npm ci`, with the four peer paths pointed into a temporary directory and
+  // The step between its comment and `npm ci`, with the peer paths pointed into a temporary directory and
   // id, sudo and apt-get stubbed on PATH (apt-get "installs" by creating the peer files). What is tested is the
   // decision: who installs, and whether a missing peer fails the run.
   const ciRun = readFileSync(path.join(ROOT, ".ci", "run"), "utf8");
   const step = ciRun.slice(ciRun.indexOf("# Test peers"), ciRun.indexOf("npm ci --no-audit"));
-  const PEERS = ["/usr/sbin/sshd", "/bin/busybox", "/usr/bin/gawk", "/usr/bin/curl"];
+  const PEERS = [
+    "/usr/sbin/sshd",
+    "/bin/busybox",
+    "/usr/bin/gawk",
+    "/usr/bin/curl",
+    "/usr/bin/ceph-mon",
+    "/usr/bin/ceph-osd",
+    "/usr/bin/radosgw",
+  ];
 
   function runStep(opts: { uid: number; sudo: boolean; ci: boolean; aptWorks: boolean }) {
     const dir = mkdtempSync(path.join(tmpdir(), "ci-run-"));

@@ -10,6 +10,7 @@ import {
   type Registration,
 } from "../tests/support/mock-run";
 import { readStackConfig } from "./stack-file";
+import { CLOUDFLARE_RULE_TYPE } from "../providers/cloudflare-rule";
 
 const MASK = "[secret]";
 /** Env block variables whose values are credentials. */
@@ -63,23 +64,13 @@ export function maskEnvBlock(block: string): string {
 }
 
 function renderRules(registrations: Registration[]): string[] {
-  const rulesets = registrations.filter((r) => r.type === "cloudflare:index/ruleset:Ruleset");
-  if (rulesets.length === 0) return ["(no rulesets)"];
-  return rulesets.flatMap((r) => {
-    const rules = (r.inputs.rules ?? []) as {
-      expression?: string;
-      action?: string;
-      actionParameters?: unknown;
-      description?: string;
-    }[];
-    return [
-      `${r.inputs.phase}  (${r.name}${r.options.importId ? `, import ${r.options.importId}` : ""})`,
-      ...rules.map(
-        (rule) =>
-          `  ${rule.action}  when ${rule.expression}\n    ${JSON.stringify(rule.actionParameters ?? {})}`,
-      ),
-    ];
-  });
+  const rules = registrations.filter((r) => r.type === CLOUDFLARE_RULE_TYPE);
+  if (rules.length === 0) return ["(no rules)"];
+  return rules.map(
+    (r) =>
+      `${r.inputs.phase}  (${r.name}, ref ${r.inputs.ref})\n  ${r.inputs.action}  when ${r.inputs.expression}\n    ` +
+      JSON.stringify(r.inputs.actionParameters ?? {}),
+  );
 }
 
 export function renderSynth(stack: string, result: MockRunResult): string {

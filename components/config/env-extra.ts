@@ -1,5 +1,14 @@
 // The mastodonEnvExtra key: extra variables for Mastodon's env block.
 import { MANAGED_ENV_KEYS } from "./keys";
+
+// The bucket policy, the Cloudflare rules and the media check name Mastodon's public key prefixes from the
+// bucket root (components/media-paths.ts). A key prefix would move every object outside them: media would be
+// refused to readers. Refusing it is clearer than guessing how a given Mastodon version applies it.
+const REFUSED_ENV_KEYS: Record<string, string> = {
+  S3_KEY_PREFIX:
+    "is not supported: the bucket policy and Cloudflare rules allow reads only under Mastodon's own key prefixes at the bucket root " +
+    "(accounts/, media_attachments/, cache/, …), so prefixed keys would not be served. Use a bucket of its own per instance and remove S3_KEY_PREFIX from mastodonEnvExtra.",
+};
 import type { Problems } from "./problems";
 import { ENV_NAME, isPlainObject, parseJson } from "./values";
 
@@ -22,6 +31,8 @@ export function parseEnvExtra(
         key,
         `is set by the program itself and cannot be overridden; remove it from mastodonEnvExtra.`,
       );
+    } else if (name in REFUSED_ENV_KEYS) {
+      problems.addHidden(key, REFUSED_ENV_KEYS[name]);
     } else if (!["string", "number", "boolean"].includes(typeof v) || /[\r\n\0]/.test(String(v))) {
       problems.add(key, v, "a single-line string, number or boolean");
     } else {

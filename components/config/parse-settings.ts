@@ -1,6 +1,5 @@
 // Raw stack config → validated Settings, in one pass that reports every problem at once.
 import * as pulumi from "@pulumi/pulumi";
-import { EDGE_RULE_GROUPS, PHASE_OF_GROUP, type RulesetPhase } from "../edge-rules";
 import { parseAdopt } from "./adopt";
 import { parseEdgeRules } from "./edge-rules-setting";
 import { parseEnvExtra } from "./env-extra";
@@ -155,22 +154,12 @@ export function parseSettings(raw: RawConfig): Settings {
     );
   }
 
-  if (adopt && (adopt.dnsRecordId || Object.keys(adopt.rulesets).length > 0) && zoneId === undefined) {
+  if (adopt?.dnsRecordId && zoneId === undefined) {
     problems.addHidden(
       "cloudflareZoneId",
-      "is not set, but adopt names Cloudflare IDs; import IDs need the zone ID: set cloudflareZoneId.",
+      "is not set, but adopt names a Cloudflare DNS record; its import ID needs the zone ID: set cloudflareZoneId.",
     );
   }
-  for (const phase of Object.keys(adopt?.rulesets ?? {}) as RulesetPhase[]) {
-    const group = EDGE_RULE_GROUPS.find((g) => PHASE_OF_GROUP[g] === phase)!;
-    if (edgeRules && !edgeRules[group]) {
-      problems.addHidden(
-        `adopt.rulesets.${phase}`,
-        `adopts a ruleset for the "${group}" rule group, which edgeRules turns off; add "${group}" to edgeRules or drop the adoption.`,
-      );
-    }
-  }
-
   if (problems.list.length > 0) throw new ConfigError(problems.list);
 
   const e2Credentials = { accessKeyId: e2Key!, secretAccessKey: e2Secret! };
@@ -196,7 +185,7 @@ export function parseSettings(raw: RawConfig): Settings {
     },
     cnameWaitSeconds: cnameWaitSeconds!,
     verify: { enabled: verifyEnabled!, timeoutSeconds: verifyTimeoutSeconds! },
-    adopt: adopt ?? { bucket: false, rulesets: {} },
+    adopt: adopt ?? { bucket: false },
     mastodonHost,
     pushMastodonEnv,
   };

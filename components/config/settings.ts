@@ -51,7 +51,7 @@ export interface Settings {
   };
   cnameWaitSeconds: number;
   verify: { enabled: boolean; timeoutSeconds: number };
-  adopt: { bucket: boolean; dnsRecordId?: string; rulesets: Partial<Record<RulesetPhase, string>> };
+  adopt: { bucket: boolean; dnsRecordId?: string };
   mastodonHost?: MastodonHostSettings;
   /** Push the env block to mastodonHost (config `pushMastodonEnv`); when true, mastodonHost is set. */
   pushMastodonEnv: boolean;

@@ -23,6 +23,7 @@ export interface Registration {
   secretInputs: string[];
   options: {
     protect: boolean;
+    retainOnDelete: boolean;
     importId: string;
     /** URNs this resource waits for: explicit dependsOn and every resource an input came from. */
     dependencies: string[];
@@ -61,8 +62,6 @@ export const OFFLINE_INVOKES: InvokeAnswers = {
     const filter = (args.filter ?? {}) as { name?: string };
     return { ...args, id: OFFLINE_ZONE_ID, zoneId: OFFLINE_ZONE_ID, name: filter.name ?? "unknown" };
   },
-  // A zone with no entry-point rulesets yet, so the conflict check has nothing to report.
-  "cloudflare:index/getRulesets:getRulesets": (args) => ({ ...args, rulesets: [] }),
 };
 
 export interface MockOptions {
@@ -158,6 +157,7 @@ interface RegisterRequest {
   getProvider(): string;
   getObject(): ProtoValue | undefined;
   getProtect(): boolean;
+  getRetainondelete(): boolean;
   getImportid(): string;
   getDependenciesList(): string[];
   getPropertydependenciesMap(): {
@@ -234,6 +234,7 @@ export async function installRecordingMocks(opts: MockOptions): Promise<MockRunR
           secretInputs: Object.keys(wire).filter((k) => isSecretWrapper(wire[k])),
           options: {
             protect: req.getProtect(),
+            retainOnDelete: req.getRetainondelete(),
             importId: req.getImportid(),
             dependencies: [...dependencies],
             additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
