@@ -22,9 +22,12 @@ const E2_HOST = "s3.test-region.e2.test";
 const WRONG_HOST = "other.example.test";
 const BUCKET = "files";
 const REGION = "test-region-1";
-const PROBE_KEY = "_probe/dev.txt";
 const ACCESS_KEY_ID = "E2TESTKEYID" + randomBytes(6).toString("hex").toUpperCase();
 const SECRET = "e2-test-secret-" + randomBytes(12).toString("base64url");
+const MASTODON_KEY_ID = "MASTODONKEYID" + randomBytes(6).toString("hex").toUpperCase();
+const MASTODON_SECRET = "mastodon-test-secret-" + randomBytes(12).toString("base64url");
+/** Every secret a run may know: none of them may ever be printed. */
+const SECRETS = [SECRET, ACCESS_KEY_ID, MASTODON_SECRET, MASTODON_KEY_ID];
 
 interface Run {
   code: number | null;
@@ -77,6 +80,8 @@ interface Scenario {
   e2Secret?: string;
   /** Give E2_ENDPOINT as <name>:<port> (the real port), instead of a bare name on 443 mapped by CONNECT_TO. */
   e2WithPort?: boolean;
+  /** Give the checker Mastodon's key too; e2 knows it as described (default: a read-write key). */
+  mastodon?: { readOnly?: boolean; e2Secret?: string };
   env?: Record<string, string>;
   onStdout?: (soFar: string, child: ChildProcess) => void;
 }
@@ -87,8 +92,18 @@ async function scenario(s: Scenario) {
     ...pki.leaf(E2_HOST),
     host: (port) => (s.e2WithPort ? `${E2_HOST}:${port}` : E2_HOST),
     region: REGION,
-    accessKeyId: ACCESS_KEY_ID,
-    secretAccessKey: s.e2Secret ?? SECRET,
+    keys: [
+      { accessKeyId: ACCESS_KEY_ID, secretAccessKey: s.e2Secret ?? SECRET },
+      ...(s.mastodon
+        ? [
+            {
+              accessKeyId: MASTODON_KEY_ID,
+              secretAccessKey: s.mastodon.e2Secret ?? MASTODON_SECRET,
+              readOnly: s.mastodon.readOnly,
+            },
+          ]
+        : []),
+    ],
   });
   const media = await startFakeMediaHost({
     ...pki.leaf(s.wrongCert ? WRONG_HOST : MEDIA_HOST),
@@ -107,9 +122,11 @@ async function scenario(s: Scenario) {
         E2_ENDPOINT: e2Endpoint,
         S3_BUCKET: BUCKET,
         S3_REGION: REGION,
-        PROBE_KEY,
         AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
         AWS_SECRET_ACCESS_KEY: SECRET,
+        ...(s.mastodon
+          ? { MASTODON_ACCESS_KEY_ID: MASTODON_KEY_ID, MASTODON_SECRET_ACCESS_KEY: MASTODON_SECRET }
+          : {}),
         VERIFY_TIMEOUT_SECONDS: "1",
         MEDIA_CHECK_CONNECT_TO: connectTo,
         ...s.env,
@@ -126,9 +143,24 @@ async function scenario(s: Scenario) {
 
 function assertNothingSecretPrinted(run: Run, signatures: string[]): void {
   const printed = run.stdout + run.stderr;
-  assert.ok(!printed.includes(SECRET), "the secret key was printed");
-  assert.ok(!printed.includes(ACCESS_KEY_ID), "the access key ID was printed");
+  for (const secret of SECRETS) assert.ok(!printed.includes(secret), "a key or secret was printed");
   for (const sig of signatures) assert.ok(!printed.includes(sig), "a request signature was printed");
+}
+
+/** `/files/_probe/x.txt?x-id=PutObject` → `_probe/x.txt`. */
+function keyOf(e2Path: string): string {
+  return decodeURIComponent(e2Path.split("?")[0].slice(`/${BUCKET}/`.length));
+}
+
+/** The key of the first object the checker wrote with the program's key. */
+function probeKeyOf(e2: {
+  log: { method: string; path: string; headers: Record<string, unknown> }[];
+}): string {
+  const put = e2.log.find(
+    (r) => r.method === "PUT" && String(r.headers["authorization"]).includes(ACCESS_KEY_ID),
+  );
+  assert.ok(put, "no upload with the program's key");
+  return keyOf(put.path);
 }
 
 /** Fails unless the run failed at `check`; returns the seconds the script says it ran (its own clock). */
@@ -140,13 +172,16 @@ function assertFailedAt(run: Run, check: string): number {
   return Number(m[1]);
 }
 
+/** Nothing is left under _probe/, and the last thing the checker did at e2 was deleting a probe. */
 function assertProbeGone(e2: {
   store: Map<string, unknown>;
   log: { method: string; path: string; status: number }[];
 }): void {
-  assert.equal(e2.store.has(`${BUCKET}/${PROBE_KEY}`), false, "the probe object was left in the bucket");
+  const left = [...e2.store.keys()].filter((k) => k.startsWith(`${BUCKET}/_probe/`));
+  assert.deepEqual(left, [], "a probe object was left in the bucket");
   const last = e2.log.at(-1);
-  assert.deepEqual([last?.method, last?.path, last?.status], ["DELETE", `/${BUCKET}/${PROBE_KEY}`, 204]);
+  assert.deepEqual([last?.method, last?.status], ["DELETE", 204]);
+  assert.match(keyOf(last!.path), /^_probe\/[0-9a-f]{32}(-mastodon)?\.txt$/);
 }
 
 suite("media-check script against fake e2 and media host on loopback", { concurrency: 4 }, () => {
@@ -167,26 +202,31 @@ suite("media-check script against fake e2 and media host on loopback", { concurr
     ]);
     assert.equal(run.stderr, "");
     assertProbeGone(e2);
+    const key = probeKeyOf(e2);
     assert.deepEqual(
       media.requests.map((r) => `${r.method} ${r.path} ${r.host}`),
       [
-        `GET /${PROBE_KEY} ${MEDIA_HOST}`,
+        `GET /${key} ${MEDIA_HOST}`,
         `GET / ${MEDIA_HOST}`,
-        `PUT /${PROBE_KEY} ${MEDIA_HOST}`,
-        `DELETE /${PROBE_KEY} ${MEDIA_HOST}`,
+        `PUT /${key} ${MEDIA_HOST}`,
+        `DELETE /${key} ${MEDIA_HOST}`,
       ],
+    );
+    // Without Mastodon's own key, its checks are skipped and say so; e2 saw only the program's key.
+    assert.match(run.stdout, /^skip mastodon-write, mastodon-read, mastodon-served, mastodon-delete: /m);
+    assert.deepEqual(
+      e2.log.map((r) => `${r.method} ${keyOf(r.path)} ${r.status}`),
+      [`PUT ${key} 200`, `DELETE ${key} 204`],
     );
   });
 
-  test("probe is uploaded signed as text with Cache-Control no-store, served back as is, with a new token per run", async () => {
+  test("probe is uploaded signed as text with Cache-Control no-store, served back as is, under a new _probe/ key and token per run", async () => {
     const runs = [await scenario({}), await scenario({})];
-    const bodies = runs.map(({ run, e2, media }) => {
+    const probes = runs.map(({ run, e2, media }) => {
       assert.equal(run.code, 0, run.stdout + run.stderr);
       const put = e2.log[0];
-      assert.deepEqual(
-        [put.method, put.path, put.status, put.rejection],
-        ["PUT", `/${BUCKET}/${PROBE_KEY}`, 200, undefined],
-      );
+      assert.deepEqual([put.method, put.status, put.rejection], ["PUT", 200, undefined]);
+      assert.match(keyOf(put.path), /^_probe\/[0-9a-f]{32}\.txt$/);
       assert.equal(put.headers["content-type"], "text/plain; charset=utf-8");
       assert.equal(put.headers["cache-control"], "no-store");
       assert.match(
@@ -194,9 +234,10 @@ suite("media-check script against fake e2 and media host on loopback", { concurr
         new RegExp(`^mastodon-media check probe for ${MEDIA_HOST}\ntoken [0-9a-f]{32}\n$`),
       );
       assert.equal(media.requests[0].status, 200);
-      return put.body;
+      return { body: put.body, key: keyOf(put.path) };
     });
-    assert.notEqual(bodies[0], bodies[1]);
+    assert.notEqual(probes[0].body, probes[1].body);
+    assert.notEqual(probes[0].key, probes[1].key);
   });
 
   test("certificate for another name fails at tls and still deletes the probe", async () => {
@@ -267,13 +308,16 @@ suite("media-check script against fake e2 and media host on loopback", { concurr
     assertProbeGone(e2);
   });
 
-  test("signature rejected by e2 fails at upload, prints only e2's error code, and never reaches the edge", async () => {
+  test("signature rejected by e2 fails at upload naming e2SecretAccessKey and e2's error code only, and never reaches the edge", async () => {
     const { run, e2, media } = await scenario({
       e2Secret: "a-different-secret",
       env: { VERIFY_TIMEOUT_SECONDS: "30" },
     });
     assertFailedAt(run, "upload");
-    assert.match(run.stdout, /FAIL upload: e2 refused the signed upload: HTTP 403 \(SignatureDoesNotMatch: /);
+    assert.match(
+      run.stdout,
+      /^FAIL upload: e2AccessKeyId cannot write to bucket files: SignatureDoesNotMatch — e2SecretAccessKey is not the secret of e2AccessKeyId/m,
+    );
     assert.doesNotMatch(run.stdout + run.stderr, /StringToSign|SignatureProvided/);
     assert.equal(e2.log[0].rejection, "SignatureDoesNotMatch");
     assert.equal(e2.log.filter((r) => r.method === "PUT").length, 1, "a rejected key must not be retried");
@@ -289,7 +333,7 @@ suite("media-check script against fake e2 and media host on loopback", { concurr
     const seconds = assertFailedAt(run, "get");
     // Attempts at about 0, 0.5 and 1.5 s, the last one cut to the 2 s deadline; then the cleanup.
     assert.ok(seconds >= 2.0 && seconds < 6, `gave up after ${seconds}s for a 2 s time-out`);
-    const gets = media.requests.filter((r) => r.path === `/${PROBE_KEY}` && r.method === "GET");
+    const gets = media.requests.filter((r) => r.path === `/${probeKeyOf(e2)}` && r.method === "GET");
     assert.ok(gets.length >= 2, `only ${gets.length} attempts`);
     assertProbeGone(e2);
   });
@@ -339,16 +383,73 @@ suite("media-check script against fake e2 and media host on loopback", { concurr
       E2_ENDPOINT: E2_HOST,
       S3_BUCKET: BUCKET,
       S3_REGION: REGION,
-      PROBE_KEY: "media_attachments/files/1.png",
       AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
       AWS_SECRET_ACCESS_KEY: `${SECRET} trailing`,
+      MASTODON_ACCESS_KEY_ID: MASTODON_KEY_ID,
       VERIFY_TIMEOUT_SECONDS: "soon",
     });
     assert.equal(run.code, 2);
-    for (const name of ["MEDIA_HOST", "PROBE_KEY", "AWS_SECRET_ACCESS_KEY", "VERIFY_TIMEOUT_SECONDS"]) {
+    for (const name of [
+      "MEDIA_HOST",
+      "AWS_SECRET_ACCESS_KEY",
+      "MASTODON_SECRET_ACCESS_KEY",
+      "VERIFY_TIMEOUT_SECONDS",
+    ]) {
       assert.match(run.stderr, new RegExp(`- ${name} `));
     }
-    assert.doesNotMatch(run.stderr, /E2_ENDPOINT|S3_BUCKET|S3_REGION|AWS_ACCESS_KEY_ID/);
+    assert.doesNotMatch(
+      run.stderr,
+      /E2_ENDPOINT|S3_BUCKET|S3_REGION|- AWS_ACCESS_KEY_ID|- MASTODON_ACCESS_KEY_ID/,
+    );
     assertNothingSecretPrinted(run, []);
+  });
+
+  test("with Mastodon's own key: it writes, reads back signed, is served through the media host and deletes its probe", async () => {
+    const { run, e2, media } = await scenario({ mastodon: {} });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const lines = run.stdout.split("\n").filter((l) => /^(ok|FAIL|skip)/.test(l));
+    assert.deepEqual(lines.slice(-5), [
+      "ok   mastodon-write",
+      "ok   mastodon-read",
+      "ok   mastodon-served",
+      "ok   mastodon-delete",
+      "ok   cleanup",
+    ]);
+    const byMastodon = e2.log.filter((r) =>
+      String(r.headers["authorization"]).includes(`=${MASTODON_KEY_ID}/`),
+    );
+    const key = `${probeKeyOf(e2).replace(/\.txt$/, "")}-mastodon.txt`;
+    assert.deepEqual(
+      byMastodon.map((r) => `${r.method} ${keyOf(r.path)} ${r.status}`),
+      [`PUT ${key} 200`, `GET ${key} 200`, `DELETE ${key} 204`],
+    );
+    assert.ok(media.requests.some((r) => r.method === "GET" && r.path === `/${key}` && r.status === 200));
+    assertProbeGone(e2);
+  });
+
+  test("a Mastodon key without write access fails at mastodon-write naming mastodonAccessKeyId and AccessDenied, and both probes are deleted", async () => {
+    const { run, e2 } = await scenario({
+      mastodon: { readOnly: true },
+      env: { VERIFY_TIMEOUT_SECONDS: "30" },
+    });
+    assertFailedAt(run, "mastodon-write");
+    assert.match(
+      run.stdout,
+      /^FAIL mastodon-write: mastodonAccessKeyId cannot write to bucket files: AccessDenied \(Access Denied\) — give the key read and write on this bucket$/m,
+    );
+    assert.match(run.stderr, /\(not reached: mastodon-read, mastodon-served, mastodon-delete\)/);
+    // Refused for good: tried once, not until the 30 s deadline.
+    assert.equal(e2.log.filter((r) => r.method === "PUT" && r.rejection === "AccessDenied").length, 1);
+    assertProbeGone(e2);
+  });
+
+  test("a wrong Mastodon secret fails at mastodon-write naming mastodonSecretAccessKey", async () => {
+    const { run, e2 } = await scenario({ mastodon: { e2Secret: "another-secret" } });
+    assertFailedAt(run, "mastodon-write");
+    assert.match(
+      run.stdout,
+      /^FAIL mastodon-write: mastodonAccessKeyId cannot write to bucket files: SignatureDoesNotMatch — mastodonSecretAccessKey is not the secret of mastodonAccessKeyId/m,
+    );
+    assertProbeGone(e2);
   });
 });

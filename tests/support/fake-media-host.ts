@@ -115,13 +115,20 @@ export interface FakeE2 {
   close: () => Promise<void>;
 }
 
+/** A key e2 knows. */
+export interface FakeE2Key {
+  accessKeyId: string;
+  /** The secret e2 holds; a different one than the checker's makes every signature wrong. */
+  secretAccessKey: string;
+  /** PUT and DELETE are refused with 403 AccessDenied (a read-only key). */
+  readOnly?: boolean;
+}
+
 export interface FakeE2Options extends KeyPair {
   /** Host header e2 expects (E2_ENDPOINT as the checker was given it), from the port it listens on. */
   host: (port: number) => string;
   region: string;
-  accessKeyId: string;
-  /** The key e2 holds; a different one than the checker's makes every signature wrong. */
-  secretAccessKey: string;
+  keys: FakeE2Key[];
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -167,7 +174,8 @@ async function verifySignature(
   if (!m) return "malformed authorization header";
   const [, keyId, , region, signedHeaders, signature] = m;
   seen.push(signature);
-  if (keyId !== opts.accessKeyId) return "unknown access key";
+  const key = opts.keys.find((k) => k.accessKeyId === keyId);
+  if (!key) return "InvalidAccessKeyId";
   if (region !== opts.region) return `wrong signing region ${region}`;
   if (req.headers["host"] !== host) return `Host header ${req.headers["host"]} is not ${host}`;
   const date = parseAmzDate(String(req.headers["x-amz-date"] ?? ""));
@@ -183,7 +191,7 @@ async function verifySignature(
   const headers: Record<string, string> = {};
   for (const name of names) headers[name] = String(req.headers[name] ?? "");
   const signer = new SignatureV4({
-    credentials: { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey },
+    credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey },
     region: opts.region,
     service: "s3",
     sha256: Sha256,
@@ -194,14 +202,17 @@ async function verifySignature(
       method: req.method ?? "",
       protocol: "https:",
       hostname: host.split(":")[0],
-      path: req.url ?? "/",
-      query: {},
+      // The SDK names the operation in the query (`?x-id=PutObject`): signed as a query, not as path.
+      path: (req.url ?? "/").split("?")[0],
+      query: Object.fromEntries(new URL(req.url ?? "/", "https://e2.invalid").searchParams),
       headers,
       body,
     },
     { signingDate: date },
   );
-  return expected.headers["authorization"] === auth ? undefined : "SignatureDoesNotMatch";
+  if (expected.headers["authorization"] !== auth) return "SignatureDoesNotMatch";
+  if (key.readOnly && (req.method === "PUT" || req.method === "DELETE")) return "AccessDenied";
+  return undefined;
 }
 
 /** Decodes `/<bucket>/<key>` as S3 does (path-style). */
@@ -243,6 +254,11 @@ export async function startFakeE2(opts: FakeE2Options): Promise<FakeE2> {
         record.status = 403;
         return xmlError(res, 403, "AccessDenied", "Access Denied");
       }
+      if (problem === "AccessDenied" || problem === "InvalidAccessKeyId") {
+        record.status = 403;
+        record.rejection = problem;
+        return xmlError(res, 403, problem, problem === "AccessDenied" ? "Access Denied" : "");
+      }
       if (problem) {
         record.status = 403;
         record.rejection = problem;
@@ -252,7 +268,7 @@ export async function startFakeE2(opts: FakeE2Options): Promise<FakeE2> {
           403,
           "SignatureDoesNotMatch",
           "The request signature we calculated does not match the signature you provided.",
-          `<AWSAccessKeyId>${opts.accessKeyId}</AWSAccessKeyId><SignatureProvided>${String(req.headers["authorization"]).slice(-64)}</SignatureProvided><StringToSign>AWS4-HMAC-SHA256</StringToSign>`,
+          `<AWSAccessKeyId>${/Credential=([^/]+)/.exec(String(req.headers["authorization"]))?.[1]}</AWSAccessKeyId><SignatureProvided>${String(req.headers["authorization"]).slice(-64)}</SignatureProvided><StringToSign>AWS4-HMAC-SHA256</StringToSign>`,
         );
       }
       if (!id) {
