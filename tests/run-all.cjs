@@ -12,6 +12,7 @@ const WAITING_ON_PROCESSES = [
   "e2-custom-domain",
   "mastodon-env-push",
   "media-check",
+  "media-check-checkouts",
   "merge-env",
   "cname-bundle",
   "tls-probe",
