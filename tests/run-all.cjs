@@ -16,6 +16,7 @@ const WAITING_ON_PROCESSES = [
   "merge-env",
   "cname-bundle",
   "tls-probe",
+  "ceph-rgw",
 ].map((name) => `tests/${name}.test.ts`);
 const allTests = fs
   .readdirSync(TESTS)

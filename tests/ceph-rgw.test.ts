@@ -1,0 +1,95 @@
+// The Ceph RGW harness itself: two clusters side by side, real S3 over HTTPS with the test CA, a read-only
+// key that really cannot write, and nothing left running after stop().
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import * as https from "node:https";
+import { after, before, describe, it } from "node:test";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from "@aws-sdk/client-s3";
+import { cephRgwSkipReason, startCephRgw, type CephRgw, type S3Key } from "./support/ceph-rgw";
+
+const skip = cephRgwSkipReason();
+
+function client(rgw: CephRgw, key: S3Key): S3Client {
+  return new S3Client({
+    endpoint: rgw.httpsUrl,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: key,
+    maxAttempts: 1,
+    requestHandler: {
+      connectionTimeout: 5_000,
+      requestTimeout: 10_000,
+      httpsAgent: new https.Agent({ ca: rgw.caPem }),
+    },
+  });
+}
+
+function pidsOf(dir: string): string[] {
+  const out = execFileSync("ps", ["-eo", "pid,stat,args"], { encoding: "utf8" });
+  return out
+    .split("\n")
+    .filter((line) => line.includes(dir) && !/\sZ/.test(line.slice(0, 16)))
+    .map((line) => line.trim().split(/\s+/)[0]);
+}
+
+describe(skip ? `Ceph RGW harness (skipped: ${skip})` : "Ceph RGW harness", { skip }, () => {
+  let a: CephRgw;
+  let b: CephRgw;
+  before(async () => {
+    [a, b] = await Promise.all([startCephRgw(), startCephRgw()]);
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it("two clusters start side by side on different ports and serve S3 over HTTPS signed by the test CA", async () => {
+    assert.notEqual(a.endpointHost, b.endpointHost);
+    const keyA = await a.createUser("alice");
+    const s3 = client(a, keyA);
+    await s3.send(new CreateBucketCommand({ Bucket: "harness" }));
+    await s3.send(new PutObjectCommand({ Bucket: "harness", Key: "k", Body: "hello" }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: "harness", Key: "k" }));
+    assert.equal(await got.Body!.transformToString(), "hello");
+    // The other cluster knows neither the key nor the bucket.
+    const keyB = await b.createUser("bob");
+    await assert.rejects(
+      client(b, keyB).send(new GetObjectCommand({ Bucket: "harness", Key: "k" })),
+      (e: S3ServiceException) => e.name === "NoSuchBucket",
+    );
+    await assert.rejects(
+      client(b, keyA).send(new GetObjectCommand({ Bucket: "harness", Key: "k" })),
+      (e: S3ServiceException) => e.name === "InvalidAccessKeyId",
+    );
+  });
+
+  it("a read-only key reads its user's objects but PUT is refused with AccessDenied", async () => {
+    const owner = await a.createUser("carol");
+    await client(a, owner).send(new CreateBucketCommand({ Bucket: "carol-bucket" }));
+    await client(a, owner).send(new PutObjectCommand({ Bucket: "carol-bucket", Key: "x", Body: "1" }));
+    const readOnly = await a.createReadOnlyKey("carol");
+    const ro = client(a, readOnly);
+    const got = await ro.send(new GetObjectCommand({ Bucket: "carol-bucket", Key: "x" }));
+    assert.equal(await got.Body!.transformToString(), "1");
+    await assert.rejects(
+      ro.send(new PutObjectCommand({ Bucket: "carol-bucket", Key: "y", Body: "2" })),
+      (e: S3ServiceException) => e.name === "AccessDenied" && e.$metadata.httpStatusCode === 403,
+    );
+  });
+
+  it("stop() ends every daemon and removes the cluster's directory", async () => {
+    const c = await startCephRgw();
+    const dir = c.caFile.replace(/\/ca\.pem$/, "");
+    assert.ok(pidsOf(dir).length >= 3, "mon, osd and radosgw should be running");
+    await c.stop();
+    assert.deepEqual(pidsOf(dir), []);
+    assert.equal(existsSync(dir), false);
+    process.stdout.write(`# ceph-rgw start: ${c.startMs.toFixed(0)} ms to radosgw's first answer\n`);
+  });
+});
