@@ -402,7 +402,7 @@ export function judgeS3(
     );
   }
   if (failure.status >= 500 || failure.status === 429) {
-    return fail(check, `e2 answered HTTP ${failure.status} ${s3Code(failure)}; retrying`, true);
+    return fail(check, `e2 answered HTTP ${failure.status} ${s3Code(failure)}`, true);
   }
   const cannot = `${key.keyId} cannot ${ACTION_TEXT[action]} bucket ${bucket}`;
   switch (failure.code) {

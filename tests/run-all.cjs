@@ -13,6 +13,7 @@ const WAITING_ON_PROCESSES = [
   "mastodon-env-push",
   "media-check",
   "media-check-checkouts",
+  "media-check-fake-e2",
   "merge-env",
   "cname-bundle",
   "tls-probe",
