@@ -12,7 +12,7 @@ const WAITING_ON_PROCESSES = [
   "e2-custom-domain",
   "mastodon-env-push",
   "media-check",
-  "media-check-checkouts",
+  "media-check-program",
   "media-check-fake-e2",
   "merge-env",
   "cname-bundle",
