@@ -1,8 +1,12 @@
-// The media bucket on iDrive e2 and its read-only public policy, through an aws provider aimed at e2.
+// The media bucket on iDrive e2 and its public-read policy for Mastodon's public media prefixes.
+// The bucket is a dynamic resource making only HeadBucket/CreateBucket (see providers/e2-bucket.ts for why it
+// is not an aws.s3.Bucket); the policy is an aws.s3.BucketPolicy through an aws provider aimed at e2, which
+// calls only Put/Get/DeleteBucketPolicy.
 import * as pulumi from "@pulumi/pulumi";
 // Submodule imports: loading and type-checking all of @pulumi/aws costs seconds on every cold `pulumi up`.
 import { Provider } from "@pulumi/aws/provider";
-import { Bucket, BucketPolicy } from "@pulumi/aws/s3";
+import { BucketPolicy } from "@pulumi/aws/s3/bucketPolicy";
+import { E2BucketResource } from "../providers/e2-bucket";
 import { publicReadPolicy } from "./bucket-policy";
 
 export interface E2BucketArgs {
@@ -18,15 +22,18 @@ export interface E2BucketArgs {
   secretAccessKey: pulumi.Input<string>;
   /** Protect the bucket so that no `pulumi destroy` or replacement can delete media. Default: true. */
   protect?: boolean;
-  /** Import an existing bucket (and its policy) of this name instead of creating one. Default: false. */
+  /**
+   * Take over an existing bucket of this name (and import its policy) instead of creating one. Without it, an
+   * existing bucket is an error. Default: false.
+   */
   adopt?: boolean;
 }
 
 /** An e2 bucket anyone can read object by object, and nobody can list or write without keys. */
 export class E2Bucket extends pulumi.ComponentResource {
-  /** The aws provider aimed at the e2 endpoint; never the default AWS provider. */
+  /** The aws provider aimed at the e2 endpoint, for the policy only; never the default AWS provider. */
   readonly provider: Provider;
-  readonly bucket: Bucket;
+  readonly bucket: E2BucketResource;
   readonly policy: BucketPolicy;
   readonly bucketName: pulumi.Output<string>;
   /** The bucket policy as JSON text. */
@@ -52,19 +59,26 @@ export class E2Bucket extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const childOpts = { parent: this, provider: this.provider };
-    // No tags, public-access-block or ownership controls: e2 does not implement them.
-    this.bucket = new Bucket(
+    // The bucket: never deleted by Pulumi (protect stops destroy and replacement; retainOnDelete keeps it on
+    // e2 even if it leaves the program after an unprotect).
+    this.bucket = new E2BucketResource(
       `${name}-bucket`,
-      { bucket: args.bucketName },
-      { ...childOpts, protect: args.protect ?? true, import: args.adopt ? args.bucketName : undefined },
+      {
+        bucket: args.bucketName,
+        endpoint: args.endpoint,
+        region: args.region,
+        accessKeyId: args.accessKeyId,
+        secretAccessKey: args.secretAccessKey,
+        adopt: args.adopt ?? false,
+      },
+      { parent: this, protect: args.protect ?? true, retainOnDelete: true },
     );
 
     this.policyJson = JSON.stringify(publicReadPolicy(args.bucketName));
     this.policy = new BucketPolicy(
       `${name}-policy`,
       { bucket: this.bucket.bucket, policy: this.policyJson },
-      { ...childOpts, import: args.adopt ? args.bucketName : undefined },
+      { parent: this, provider: this.provider, import: args.adopt ? args.bucketName : undefined },
     );
 
     this.bucketName = this.bucket.bucket;

@@ -1,7 +1,9 @@
 // Type tokens of the resources the guardrails look at. Matching on the token instead of the SDK class keeps
 // the pack from loading @pulumi/aws and @pulumi/cloudflare (seconds of start-up in every preview).
 
-/** `aws.s3.Bucket` in @pulumi/aws 7 (the e2 bucket). */
+/** The program's e2 bucket: the dynamic resource of providers/e2-bucket.ts (a test keeps the two equal). */
+export const E2_BUCKET = "pulumi-nodejs:dynamic/mastodon-media/e2:Bucket";
+/** `aws.s3.Bucket` in @pulumi/aws 7: not used (it cannot work against e2), still held to protection if added. */
 export const BUCKET = "aws:s3/bucket:Bucket";
 /** `aws.s3.BucketV2`, the deprecated name @pulumi/aws 7 still accepts for the same bucket. */
 export const BUCKET_V2 = "aws:s3/bucketV2:BucketV2";

@@ -1,7 +1,13 @@
+// The E2Bucket component under Pulumi mocks: what it registers, with which inputs and options.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { E2Bucket } from "../components/e2-bucket";
+import { PUBLICLY_READABLE_PREFIXES } from "../components/media-paths";
+import { E2_BUCKET_TYPE } from "../providers/e2-bucket";
 import { installRecordingMocks, runInMockStack, type MockRunResult } from "./support/mock-run";
+
+const KEY_ID = "E2KEYIDEXAMPLE123456";
+const SECRET = "e2-secret-access-key-example-0123456789ab";
 
 async function build(extra: { protect?: boolean; adopt?: boolean } = {}): Promise<MockRunResult> {
   const record = await installRecordingMocks({ stack: "test", config: {}, secretKeys: [] });
@@ -10,8 +16,8 @@ async function build(extra: { protect?: boolean; adopt?: boolean } = {}): Promis
       bucketName: "files",
       endpoint: "s3.us-midwest-1.idrivee2.com",
       region: "us-midwest-1",
-      accessKeyId: "KEYID",
-      secretAccessKey: "SECRET",
+      accessKeyId: KEY_ID,
+      secretAccessKey: SECRET,
       ...extra,
     });
   });
@@ -21,7 +27,7 @@ async function build(extra: { protect?: boolean; adopt?: boolean } = {}): Promis
 const one = (r: MockRunResult, type: string) => {
   const found = r.registrations.filter((x) => x.type === type);
   assert.equal(found.length, 1, `expected one ${type}, got ${found.length}`);
-  return found[0];
+  return found[0]!;
 };
 
 test("the aws provider is aimed at the e2 endpoint, path-style, with AWS-only checks skipped", async () => {
@@ -42,63 +48,98 @@ test("the aws provider is aimed at the e2 endpoint, path-style, with AWS-only ch
   }
 });
 
-test("the provider's keys are sent as secrets", async () => {
+test("the aws provider's keys are sent as secrets", async () => {
   const provider = one(await build(), "pulumi:providers:aws");
   assert.deepEqual(provider.secretInputs.sort(), ["accessKey", "secretKey"]);
 });
 
-test("the bucket and its policy use the e2 provider, never the default AWS one", async () => {
+test("no aws.s3.Bucket is registered: the bucket is the e2 dynamic resource", async () => {
+  const types = (await build()).registrations.map((x) => x.type);
+  assert.deepEqual(
+    types.filter((t) => t.startsWith("aws:s3/bucket")),
+    ["aws:s3/bucketPolicy:BucketPolicy"],
+  );
+  assert.equal(E2_BUCKET_TYPE, "pulumi-nodejs:dynamic/mastodon-media/e2:Bucket");
+  assert.ok(types.includes(E2_BUCKET_TYPE));
+});
+
+test("the bucket gets name, endpoint and region, the key as secret inputs and secret outputs", async () => {
+  const bucket = one(await build(), E2_BUCKET_TYPE);
+  assert.equal(bucket.name, "media-bucket");
+  const { __provider, ...inputs } = bucket.inputs;
+  assert.equal(typeof __provider, "string");
+  assert.deepEqual(inputs, {
+    bucket: "files",
+    endpoint: "s3.us-midwest-1.idrivee2.com",
+    region: "us-midwest-1",
+    accessKeyId: KEY_ID,
+    secretAccessKey: SECRET,
+    adopt: false,
+  });
+  assert.deepEqual(bucket.secretInputs.sort(), ["accessKeyId", "secretAccessKey"]);
+  assert.deepEqual(bucket.options.additionalSecretOutputs.sort(), ["accessKeyId", "secretAccessKey"]);
+});
+
+test("the e2 key's text appears nowhere in plain text: not in the serialized provider, not in any plain input", async () => {
   const r = await build();
-  const provider = one(r, "pulumi:providers:aws");
-  for (const type of ["aws:s3/bucket:Bucket", "aws:s3/bucketPolicy:BucketPolicy"]) {
-    assert.ok(
-      one(r, type).providerRef.startsWith(`${provider.urn}::`),
-      `${type} uses ${one(r, type).providerRef}`,
-    );
+  for (const x of r.registrations) {
+    for (const [name, value] of Object.entries(x.wireInputs)) {
+      if (x.secretInputs.includes(name)) continue;
+      const text = JSON.stringify(value);
+      assert.ok(!text.includes(KEY_ID) && !text.includes(SECRET), `${x.type} ${name} carries the key`);
+    }
   }
+  const provider = one(r, E2_BUCKET_TYPE).inputs.__provider as string;
+  assert.ok(provider.length > 1000, "the serialized provider is there to search");
+  assert.ok(!provider.includes(KEY_ID) && !provider.includes(SECRET));
 });
 
-test("the bucket is named as configured, protected, and carries no tags", async () => {
-  const bucket = one(await build(), "aws:s3/bucket:Bucket");
-  assert.deepEqual(bucket.inputs, { bucket: "files" });
+test("the bucket is protected and retained on delete; no import option", async () => {
+  const bucket = one(await build(), E2_BUCKET_TYPE);
   assert.equal(bucket.options.protect, true);
+  assert.equal(bucket.options.retainOnDelete, true);
   assert.equal(bucket.options.importId, "");
+  assert.equal(bucket.providerRef, "", "a dynamic resource has no provider reference of its own");
 });
 
-test("protection can be turned off explicitly", async () => {
-  assert.equal(one(await build({ protect: false }), "aws:s3/bucket:Bucket").options.protect, false);
+test("protection can be turned off explicitly; retainOnDelete stays on", async () => {
+  const bucket = one(await build({ protect: false }), E2_BUCKET_TYPE);
+  assert.equal(bucket.options.protect, false);
+  assert.equal(bucket.options.retainOnDelete, true);
 });
 
-test("the policy grants anonymous GetObject on the bucket's objects and nothing else", async () => {
-  const policy = one(await build(), "aws:s3/bucketPolicy:BucketPolicy");
+test("the policy uses the e2 aws provider and grants anonymous GetObject only under the public prefixes", async () => {
+  const r = await build();
+  const policy = one(r, "aws:s3/bucketPolicy:BucketPolicy");
+  assert.ok(policy.providerRef.startsWith(`${one(r, "pulumi:providers:aws").urn}::`));
   assert.equal(policy.inputs.bucket, "files");
   assert.deepEqual(JSON.parse(policy.inputs.policy as string), {
     Version: "2012-10-17",
     Statement: [
       {
-        Sid: "PublicReadObjects",
+        Sid: "PublicReadMastodonMedia",
         Effect: "Allow",
         Principal: "*",
         Action: "s3:GetObject",
-        Resource: "arn:aws:s3:::files/*",
+        Resource: PUBLICLY_READABLE_PREFIXES.map((p) => `arn:aws:s3:::files/${p}*`),
       },
     ],
   });
+  assert.ok(!(policy.inputs.policy as string).includes("backups"));
 });
 
 test("the policy waits for the bucket", async () => {
   const r = await build();
   assert.ok(
-    one(r, "aws:s3/bucketPolicy:BucketPolicy").options.dependencies.includes(
-      one(r, "aws:s3/bucket:Bucket").urn,
-    ),
+    one(r, "aws:s3/bucketPolicy:BucketPolicy").options.dependencies.includes(one(r, E2_BUCKET_TYPE).urn),
   );
 });
 
-test("adopting imports the existing bucket and policy by bucket name, still protected", async () => {
+test("adopting passes adopt to the bucket (no import option) and imports the policy by bucket name", async () => {
   const r = await build({ adopt: true });
-  const bucket = one(r, "aws:s3/bucket:Bucket");
-  assert.equal(bucket.options.importId, "files");
+  const bucket = one(r, E2_BUCKET_TYPE);
+  assert.equal(bucket.inputs.adopt, true);
+  assert.equal(bucket.options.importId, "");
   assert.equal(bucket.options.protect, true);
   assert.equal(one(r, "aws:s3/bucketPolicy:BucketPolicy").options.importId, "files");
 });

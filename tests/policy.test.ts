@@ -28,6 +28,7 @@ import {
 } from "@pulumi/pulumi/proto/analyzer_pb";
 import YAML from "yaml";
 import { publicReadPolicy } from "../components/bucket-policy";
+import { E2_BUCKET_TYPE } from "../providers/e2-bucket";
 import { PACK_NAME, packArgs } from "../policy/pack";
 import { runProgram } from "./support/program-run";
 import { minimalConfig } from "./support/stack-config";
@@ -42,6 +43,7 @@ import {
   BUCKET,
   BUCKET_POLICY,
   BUCKET_V2,
+  E2_BUCKET,
   DNS_RECORD,
   ORIGIN_CA_CERTIFICATE,
 } from "../policy/resource-types";
@@ -151,7 +153,7 @@ function statement(fields: Record<string, unknown>) {
     Effect: "Allow",
     Principal: "*",
     Action: "s3:GetObject",
-    Resource: "arn:aws:s3:::files/*",
+    Resource: "arn:aws:s3:::files/media_attachments/files/*",
     ...fields,
   };
 }
@@ -175,7 +177,11 @@ describe("bucket-policy-anonymous-read-only", () => {
   test('anonymous GetObject passes with every principal spelling: "*", {AWS:"*"}, {AWS:["*"]}', async () => {
     for (const Principal of ["*", { AWS: "*" }, { AWS: ["*"] }]) {
       const outcome = await bucketPolicy(
-        statement({ Principal, Action: ["s3:GetObject"], Resource: ["arn:aws:s3:::files/*"] }),
+        statement({
+          Principal,
+          Action: ["s3:GetObject"],
+          Resource: ["arn:aws:s3:::files/media_attachments/files/*"],
+        }),
       );
       assert.deepEqual(outcome.violations, [], JSON.stringify(Principal));
     }
@@ -250,12 +256,36 @@ describe("bucket-policy-anonymous-read-only", () => {
   test("GetObject on a bucket ARN, an empty key or a wildcard bucket is a violation", async () => {
     const outcome = await bucketPolicy(
       statement({
-        Resource: ["arn:aws:s3:::files/*", "arn:aws:s3:::files", "arn:aws:s3:::files/", "arn:aws:s3:::*/*"],
+        Resource: [
+          "arn:aws:s3:::files/cache/media_attachments/files/*",
+          "arn:aws:s3:::files",
+          "arn:aws:s3:::files/",
+          "arn:aws:s3:::*/*",
+        ],
       }),
     );
     assert.deepEqual(outcome.violations, [
       'Statement "PublicRead" grants anonymous principals access to "arn:aws:s3:::files", "arn:aws:s3:::files/", "arn:aws:s3:::*/*", which is not an object ARN (arn:aws:s3:::<bucket>/<key pattern>).',
     ]);
+  });
+
+  test("GetObject on the whole bucket, or on backups/ and imports/, is a violation naming the ARNs", async () => {
+    const outcome = await bucketPolicy(
+      statement({
+        Resource: [
+          "arn:aws:s3:::files/*",
+          "arn:aws:s3:::files/backups/*",
+          "arn:aws:s3:::files/imports/data/*",
+          "arn:aws:s3:::files/media_*",
+          "arn:aws:s3:::files/accounts/avatars/*",
+        ],
+      }),
+    );
+    assert.equal(outcome.violations.length, 1);
+    assert.match(
+      outcome.violations[0]!,
+      /^Statement "PublicRead" grants anonymous reads of "arn:aws:s3:::files\/\*", "arn:aws:s3:::files\/backups\/\*", "arn:aws:s3:::files\/imports\/data\/\*", "arn:aws:s3:::files\/media_\*", outside Mastodon's public media prefixes: users' archives \(backups\/\) would be readable\./,
+    );
   });
 
   test("NotAction with an anonymous principal is a violation", async () => {
@@ -441,10 +471,14 @@ describe("origin-certificate-covers-media-host", () => {
 // --- bucket protection -----------------------------------------------------------------------------------
 
 describe("e2-bucket-protected", () => {
+  test("the pack's bucket type is the program's dynamic bucket resource", () => {
+    assert.equal(E2_BUCKET, E2_BUCKET_TYPE);
+  });
+
   test("a protected bucket passes", async () => {
     const outcome = await runResourcePolicy(
       e2BucketProtected,
-      BUCKET,
+      E2_BUCKET,
       "media",
       { bucket: "files" },
       { protect: true },
@@ -453,22 +487,24 @@ describe("e2-bucket-protected", () => {
   });
 
   test("an unprotected bucket is a violation naming it", async () => {
-    const outcome = await runResourcePolicy(e2BucketProtected, BUCKET, "media", { bucket: "files" });
+    const outcome = await runResourcePolicy(e2BucketProtected, E2_BUCKET, "media", { bucket: "files" });
     assert.deepEqual(outcome.violations, [
       'Bucket "media" is not protected: deleting it would delete every media file. Set the resource option protect: true.',
     ]);
   });
 
-  test("the deprecated BucketV2 type is held to the same rule", async () => {
-    const outcome = await runResourcePolicy(e2BucketProtected, BUCKET_V2, "media", { bucket: "files" });
-    assert.equal(outcome.violations.length, 1);
+  test("an aws.s3.Bucket or the deprecated BucketV2, if ever added, is held to the same rule", async () => {
+    for (const type of [BUCKET, BUCKET_V2]) {
+      const outcome = await runResourcePolicy(e2BucketProtected, type, "media", { bucket: "files" });
+      assert.equal(outcome.violations.length, 1, type);
+    }
   });
 
   test("other resource types are reported as not applicable", async () => {
     const outcome = await runResourcePolicy(e2BucketProtected, BUCKET_POLICY, "media-policy", {});
     assert.equal(
       outcome.notApplicable,
-      `Policy only applies to resources of type '${BUCKET}' or '${BUCKET_V2}'`,
+      `Policy only applies to resources of type '${E2_BUCKET}', '${BUCKET}', '${BUCKET_V2}'`,
     );
   });
 });
@@ -621,9 +657,9 @@ describe("policy pack loaded by @pulumi/pulumi's run-policy-pack, as pulumi prev
   test("the protect option reaches e2-bucket-protected: set, no diagnostic; unset, a violation", async () => {
     const request = (protect: boolean) =>
       new AnalyzeRequest()
-        .setType(BUCKET)
+        .setType(E2_BUCKET)
         .setName("media")
-        .setUrn(urn(BUCKET, "media"))
+        .setUrn(urn(E2_BUCKET, "media"))
         .setProperties(Struct.fromJavaScript({ bucket: "files" }))
         .setOptions(resourceOptions(protect));
     assert.deepEqual(diagnostics(await call(client.analyze.bind(client), request(true))), []);
@@ -674,7 +710,8 @@ describe("policy pack loaded by @pulumi/pulumi's run-policy-pack, as pulumi prev
     assert.deepEqual(diagnostics(await call(client.analyzeStack.bind(client), stack)), []);
     // The program's bucket and policy were among them (the Cloudflare resources join once the program has them).
     const types = new Set(resources.map((r) => r.type));
-    assert.ok(types.has(BUCKET) && types.has(BUCKET_POLICY), [...types].join(", "));
+    assert.ok(types.has(E2_BUCKET) && types.has(BUCKET_POLICY), [...types].join(", "));
+    assert.ok(!types.has(BUCKET) && !types.has(BUCKET_V2), "no aws.s3.Bucket is registered");
   });
 
   test("the stack check sees the DNS record and certificate and flags a certificate that misses the host", async () => {

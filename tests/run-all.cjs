@@ -18,6 +18,8 @@ const WAITING_ON_PROCESSES = [
   "cname-bundle",
   "tls-probe",
   "ceph-rgw",
+  "e2-bucket-provider",
+  "bucket-policy-rgw",
 ].map((name) => `tests/${name}.test.ts`);
 const allTests = fs
   .readdirSync(TESTS)

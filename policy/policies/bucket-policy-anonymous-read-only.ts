@@ -1,6 +1,9 @@
-// Anonymous readers may fetch objects by key and do nothing else: no listing, no writing, no deleting, no
-// reading or changing the policy. On e2 a "public" bucket is writable too, so this is the only safe shape.
+// Anonymous readers may fetch objects by key, only under Mastodon's public media prefixes (the same list the
+// program's policy is built from), and do nothing else: no listing, no writing, no deleting, no reading or
+// changing the policy. On e2 a "public" bucket is writable too, so this is the only safe shape. Users' data
+// archives (`backups/…`) live in the same bucket: a grant on `<bucket>/*` would publish them.
 import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { PUBLICLY_READABLE_PREFIXES } from "../../components/media-paths";
 import { BUCKET_POLICY } from "../resource-types";
 
 /** The fields of an IAM-style statement this check reads; anything else (Condition, …) only narrows a grant. */
@@ -17,6 +20,11 @@ interface Statement {
 
 // `arn:aws:s3:::<bucket>/<key pattern>`: a bucket name without wildcards, then a non-empty key part.
 const OBJECT_ARN = /^arn:aws[a-z-]*:s3:::[^/*?]+\/.+$/;
+
+/** Whether an object-key pattern stays under one public prefix (no wildcard before the prefix ends). */
+function underPublicPrefix(keyPattern: string): boolean {
+  return PUBLICLY_READABLE_PREFIXES.some((prefix) => keyPattern.startsWith(prefix));
+}
 
 function asList(value: unknown): unknown[] {
   if (value === undefined) return [];
@@ -82,11 +90,22 @@ export function anonymousGrantProblems(policy: unknown): string[] {
         `Statement ${name} uses NotResource with an anonymous principal, which grants every resource not listed.`,
       );
     }
-    const resources = asList(statement.Resource).filter((r) => typeof r !== "string" || !OBJECT_ARN.test(r));
+    const all = asList(statement.Resource);
+    const resources = all.filter((r) => typeof r !== "string" || !OBJECT_ARN.test(r));
     if (resources.length > 0) {
       problems.push(
         `Statement ${name} grants anonymous principals access to ${resources.map((r) => JSON.stringify(r)).join(", ")}, ` +
           `which is not an object ARN (arn:aws:s3:::<bucket>/<key pattern>).`,
+      );
+    }
+    const outside = all.filter(
+      (r) => typeof r === "string" && OBJECT_ARN.test(r) && !underPublicPrefix(r.slice(r.indexOf("/") + 1)),
+    );
+    if (outside.length > 0) {
+      problems.push(
+        `Statement ${name} grants anonymous reads of ${outside.map((r) => JSON.stringify(r)).join(", ")}, ` +
+          `outside Mastodon's public media prefixes: users' archives (backups/) would be readable. ` +
+          `Allowed: <bucket>/<prefix>* for ${PUBLICLY_READABLE_PREFIXES.join(", ")}.`,
       );
     }
   });
@@ -96,9 +115,9 @@ export function anonymousGrantProblems(policy: unknown): string[] {
 export const bucketPolicyAnonymousReadOnly: ResourceValidationPolicy = {
   name: "bucket-policy-anonymous-read-only",
   description:
-    "A bucket policy may grant anonymous principals s3:GetObject on objects (Effect Allow), and nothing else.",
+    "A bucket policy may grant anonymous principals s3:GetObject on objects under Mastodon's public media prefixes (Effect Allow), and nothing else.",
   remediationSteps:
-    "Grant the public only s3:GetObject on arn:aws:s3:::<bucket>/*; give listing and writing to access keys.",
+    "Grant the public only s3:GetObject on arn:aws:s3:::<bucket>/<prefix>* for Mastodon's public media prefixes (components/media-paths.ts); give listing and writing to access keys.",
   validateResource: (args, reportViolation) => {
     if (args.type !== BUCKET_POLICY)
       args.notApplicable(`Policy only applies to resources of type '${BUCKET_POLICY}'`);

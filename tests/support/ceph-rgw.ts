@@ -54,6 +54,8 @@ export interface CephRgw {
   createReadOnlyKey(uid: string, name?: string): Promise<S3Key>;
   /** Runs `radosgw-admin` against this cluster (e.g. `["bucket", "list"]`); returns stdout. */
   admin(args: string[]): Promise<string>;
+  /** radosgw's log so far: one `beast:` access line per request (method, path, status). */
+  rgwLog(): string;
   /** Milliseconds from start() to radosgw's first answer. */
   startMs: number;
   /** Stops radosgw, the OSD and the mon, and removes the directory. Safe to call twice. */
@@ -360,6 +362,7 @@ async function startOnce(): Promise<CephRgw> {
       caFile,
       startMs,
       admin,
+      rgwLog: () => readFileSync(join(dir, "log", "client.rgw.log"), "utf8"),
       async createUser(uid) {
         const key = { accessKeyId: randomKey(20), secretAccessKey: randomKey(40) };
         await admin(

@@ -23,6 +23,7 @@ export interface Registration {
   secretInputs: string[];
   options: {
     protect: boolean;
+    retainOnDelete: boolean;
     importId: string;
     /** URNs this resource waits for: explicit dependsOn and every resource an input came from. */
     dependencies: string[];
@@ -158,6 +159,7 @@ interface RegisterRequest {
   getProvider(): string;
   getObject(): ProtoValue | undefined;
   getProtect(): boolean;
+  getRetainondelete(): boolean;
   getImportid(): string;
   getDependenciesList(): string[];
   getPropertydependenciesMap(): {
@@ -234,6 +236,7 @@ export async function installRecordingMocks(opts: MockOptions): Promise<MockRunR
           secretInputs: Object.keys(wire).filter((k) => isSecretWrapper(wire[k])),
           options: {
             protect: req.getProtect(),
+            retainOnDelete: req.getRetainondelete(),
             importId: req.getImportid(),
             dependencies: [...dependencies],
             additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
