@@ -36,8 +36,8 @@ export interface ProbeStore {
  * An HTTPS agent that opens its connections where MEDIA_CHECK_CONNECT_TO says (tests, troubleshooting),
  * keeping SNI, certificate verification and the Host header on the real name.
  */
-function agentFor(inputs: MediaCheckInputs): https.Agent {
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 2 });
+function agentFor(inputs: MediaCheckInputs, options: https.AgentOptions): https.Agent {
+  const agent = new https.Agent({ ...options, keepAlive: true, maxSockets: 2 });
   const target = connectTarget(inputs.connectTo, inputs.e2Host, inputs.e2Port);
   if (target.host !== inputs.e2Host || target.port !== inputs.e2Port) {
     const connect = (options: tls.ConnectionOptions): tls.TLSSocket =>
@@ -64,9 +64,15 @@ export function s3Failure(error: unknown, timedOut: boolean, timeoutMs: number):
 
 /**
  * The probe store for one key. `signatures` receives every request signature sent with it (for the
- * redactor). Requests go to https://<E2_ENDPOINT>/<bucket>/<key>.
+ * redactor). Requests go to https://<E2_ENDPOINT>/<bucket>/<key>. `agentOptions` are for in-process tests
+ * (a CA: NODE_EXTRA_CA_CERTS is read only when node starts); the checker passes none.
  */
-export function probeStore(inputs: MediaCheckInputs, key: KeyPair, signatures: Set<string>): ProbeStore {
+export function probeStore(
+  inputs: MediaCheckInputs,
+  key: KeyPair,
+  signatures: Set<string>,
+  agentOptions: https.AgentOptions = {},
+): ProbeStore {
   const timeoutMs = inputs.requestTimeoutMs;
   const config: S3ClientConfig = {
     endpoint: `https://${inputs.e2Endpoint}`,
@@ -81,7 +87,7 @@ export function probeStore(inputs: MediaCheckInputs, key: KeyPair, signatures: S
     // The check retries on its own schedule, bounded by VERIFY_TIMEOUT_SECONDS.
     maxAttempts: 1,
     requestHandler: {
-      httpsAgent: agentFor(inputs),
+      httpsAgent: agentFor(inputs, agentOptions),
       connectionTimeout: timeoutMs,
       requestTimeout: timeoutMs,
     },
