@@ -47,7 +47,7 @@ test("synth prints the tree, policy, rules and masked env block of the dev stack
   assert.match(text, /^## Resources \(\d+\)$/m);
   assert.match(
     text,
-    /aws:s3\/bucket:Bucket {2}mastodon-media-storage-bucket\n\s+bucket=files {2}\[protected\]/,
+    /pulumi-nodejs:dynamic\/mastodon-media\/e2:Bucket {2}mastodon-media-storage-bucket\n\s+accessKeyId=\[secret\] {2}adopt=false {2}bucket=files .* secretAccessKey=\[secret\] {2}\[protected\]\n/,
   );
   assert.match(text, /"Action": "s3:GetObject"/);
   assert.match(
