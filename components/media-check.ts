@@ -69,8 +69,9 @@ export interface MediaCheckArgs {
  * When it runs: a Command runs its `create` when it is created and, having no `update`, again whenever
  * any input changes (environment, triggers), i.e. when the host, endpoint, bucket, either key, time-out or
  * a trigger changes. The keys are secret inputs: state holds them encrypted, and the command provider
- * diffs the values the engine hands it, so a new Mastodon key re-runs the check without plaintext in
- * state. It does NOT run on a no-op `pulumi up`: with unchanged inputs the engine has nothing to do for
+ * diffs the values the engine hands it (pulumi-command has no Diff of its own; pulumi-go-provider's
+ * infer/resource.go compares old and new inputs, secrets by value, and Update runs `create` when no
+ * `update` is given), so a new Mastodon key re-runs the check without plaintext in state. It does NOT run on a no-op `pulumi up`: with unchanged inputs the engine has nothing to do for
  * it (the probe keys are made inside the check, and no input names the checkout's path). That is
  * deliberate: the check takes up to `timeoutSeconds` and writes to the bucket, and an unchanged stack has
  * nothing new to prove. To re-check on demand: `pulumi up --replace <its URN>`. `pulumi preview` never
