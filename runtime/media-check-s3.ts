@@ -5,6 +5,10 @@
 // Secrets: the key pair only feeds the SDK's signer. Errors come back as {@link S3Failure} (status, S3 error
 // code, message): never the response body, which for SignatureDoesNotMatch echoes the string to sign and the
 // signature. Every signature the SDK sends is collected so the printed lines can be redacted of it.
+//
+// This replaced a hand-written SigV4 signer. Measured cost: loading the SDK makes the checker start 0.1-0.6 s
+// later (0.35-1.1 s vs 0.22-0.48 s to a parsed environment, 2 cores under load), against a check that waits
+// on the network for seconds; no reason to keep our own signing code.
 import * as https from "node:https";
 import * as tls from "node:tls";
 import {
