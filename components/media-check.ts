@@ -9,11 +9,13 @@ import { DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS } from "./media-check-limi
 /**
  * What the Command runs. Inputs go through the environment, never argv. The path is relative on purpose: the
  * Command gets no `dir`, so the command provider runs it in its own working directory (pulumi-command,
- * provider/pkg/provider/local/commandOutputs.go: `cmd.Dir = os.Getwd()` when `dir` is unset), and the Pulumi
+ * provider/pkg/provider/local/commandOutputs.go: `cmd.Dir = os.Getwd()` when `dir` is unset; a relative
+ * `dir` is used as is, so Go's os/exec resolves it against that same directory), and the Pulumi
  * engine starts provider plugins in the project's directory, the one holding Pulumi.yaml (pulumi/pulumi,
  * `newPlugin(ctx, ctx.Pwd, …)` with `ctx.Pwd` from `ProjectInfoContext` → `GetPwdMain()`: the project root
  * while Pulumi.yaml sets no `main`). So nothing in state names the checkout's path: a deploy from another
- * clone or a CI runner sees the same inputs and runs nothing on a no-op `pulumi up`.
+ * clone or a CI runner sees the same inputs and runs nothing on a no-op `pulumi up`. Read from those
+ * sources, not run here (no Pulumi CLI or provider plugin offline): on the README's first-live-run list.
  */
 export const MEDIA_CHECK_COMMAND = "node --import tsx runtime/media-check.ts";
 
