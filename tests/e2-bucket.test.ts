@@ -3,7 +3,8 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { E2Bucket } from "../components/e2-bucket";
 import { PUBLICLY_READABLE_PREFIXES } from "../components/media-paths";
-import { E2_BUCKET_TYPE } from "../providers/e2-bucket";
+import * as pulumi from "@pulumi/pulumi";
+import { E2BucketResource, E2_BUCKET_TYPE } from "../providers/e2-bucket";
 import { installRecordingMocks, runInMockStack, type MockRunResult } from "./support/mock-run";
 
 const KEY_ID = "E2KEYIDEXAMPLE123456";
@@ -149,5 +150,34 @@ test("no ownership-controls, public-access-block or tagging resources are made (
   assert.deepEqual(
     types.filter((t) => /PublicAccessBlock|OwnershipControls|Tag/i.test(t)),
     [],
+  );
+});
+
+test("bucket arguments known at construction are judged before anything is registered, without the key", async () => {
+  const record = await installRecordingMocks({ stack: "test", config: {}, secretKeys: [] });
+  await runInMockStack(() => {
+    assert.throws(
+      () =>
+        new E2BucketResource("bad", {
+          bucket: "Media_Files",
+          endpoint: "https://s3.example/x",
+          region: "us-midwest-1",
+          accessKeyId: KEY_ID,
+          secretAccessKey: `${SECRET} `,
+        }),
+      (e: unknown) => {
+        assert.ok(pulumi.InputPropertiesError.isInstance(e));
+        assert.deepEqual(
+          e.errors.map((x) => x.propertyPath),
+          ["bucket", "endpoint", "secretAccessKey"],
+        );
+        assert.ok(!e.message.includes(SECRET));
+        return true;
+      },
+    );
+  });
+  assert.deepEqual(
+    record.registrations.map((r) => r.type),
+    ["pulumi:pulumi:Stack"],
   );
 });
