@@ -64,7 +64,7 @@ suite("media-check script against e2 faults on loopback", { concurrency: 3 }, ()
   test("an e2 endpoint that never answers fails at upload with the request time-out, and the cleanup is bounded too", async () => {
     const { run, e2, media } = await scenario(
       { hang: true },
-      { VERIFY_TIMEOUT_SECONDS: "1", MEDIA_CHECK_REQUEST_TIMEOUT_SECONDS: "0.3" },
+      { VERIFY_TIMEOUT_SECONDS: "3", MEDIA_CHECK_REQUEST_TIMEOUT_SECONDS: "0.3" },
     );
     const seconds = assertFailedAt(run, "upload");
     assert.match(
@@ -72,9 +72,11 @@ suite("media-check script against e2 faults on loopback", { concurrency: 3 }, ()
       /^FAIL upload: no answer from e2 at s3\.test-region\.e2\.test \(TIMEOUT: no answer within 0\.3s\)$/m,
     );
     assert.match(run.stdout, /^FAIL cleanup: no answer from e2 /m);
-    // Upload attempts until the 1 s deadline, then three bounded cleanup tries with short pauses.
-    assert.ok(seconds < 8, `ran ${seconds}s`);
-    assert.ok(e2.log.filter((r) => r.method === "PUT").length >= 2, "the upload was not retried");
+    // Retried until the 3 s deadline (no answer may come later), then three bounded cleanup tries with
+    // short pauses; a loaded machine only makes this later, so no upper bound is asserted but a loose one.
+    assert.match(run.stdout, /^wait upload: no answer from e2 /m, "the upload was not retried");
+    assert.ok(seconds >= 3 && seconds < 20, `ran ${seconds}s`);
+    assert.ok(e2.log.length > 0, "nothing reached the fake e2");
     assert.equal(media.requests.length, 0);
   });
 

@@ -418,7 +418,7 @@ suite(
       });
       const seconds = assertFailedAt(run, "get");
       assert.match(run.stdout, /FAIL get: TIMEOUT: no answer within 0.3s/);
-      assert.ok(seconds < 5, `gave up after ${seconds}s`);
+      assert.ok(seconds < 10, `gave up after ${seconds}s`);
       assert.deepEqual(left, []);
     });
 

@@ -12,8 +12,6 @@ const WAITING_ON_PROCESSES = [
   "e2-custom-domain",
   "mastodon-env-push",
   "media-check",
-  "media-check-program",
-  "media-check-fake-e2",
   "merge-env",
   "cname-bundle",
   "tls-probe",
