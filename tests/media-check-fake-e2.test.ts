@@ -29,10 +29,6 @@ const SECRET = "e2-test-secret-" + randomBytes(12).toString("base64url");
 const MASTODON_KEY_ID = "MASTODONKEYID" + randomBytes(6).toString("hex").toUpperCase();
 
 let pki: TestPki;
-before(() => {
-  pki = makePki([MEDIA_HOST, E2_HOST]);
-});
-after(() => pki.dispose());
 
 async function scenario(behaviour: FakeE2Behaviour, env: Record<string, string>) {
   const e2 = await startFakeE2({ ...pki.leaf(E2_HOST), behaviour });
@@ -61,6 +57,12 @@ async function scenario(behaviour: FakeE2Behaviour, env: Record<string, string>)
 }
 
 suite("media-check script against e2 faults on loopback", { concurrency: 3 }, () => {
+  // Inside the suite: npm test runs several files in one process, where top-level hooks would be shared.
+  before(() => {
+    pki = makePki([MEDIA_HOST, E2_HOST]);
+  });
+  after(() => pki.dispose());
+
   test("an e2 endpoint that never answers fails at upload with the request time-out, and the cleanup is bounded too", async () => {
     const { run, e2, media } = await scenario(
       { hang: true },
