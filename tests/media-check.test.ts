@@ -152,7 +152,7 @@ suite(
   skip
     ? `media check against Ceph RGW (skipped: ${skip})`
     : "media check against Ceph RGW behind the edge stand-in",
-  { skip, concurrency: 4 },
+  { skip, concurrency: 6 },
   () => {
     before(async () => {
       pki = makePki([MEDIA_HOST, WRONG_HOST]);
