@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import {
   CreateBucketCommand,
   GetObjectCommand,
+  PutBucketPolicyCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -43,7 +44,7 @@ describe(skip ? `Ceph RGW harness (skipped: ${skip})` : "Ceph RGW harness", { sk
   let a: CephRgw;
   let b: CephRgw;
   before(async () => {
-    [a, b] = await Promise.all([startCephRgw(), startCephRgw()]);
+    [a, b] = await Promise.all([startCephRgw({ dnsName: "example.test" }), startCephRgw()]);
   });
   after(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
@@ -67,6 +68,38 @@ describe(skip ? `Ceph RGW harness (skipped: ${skip})` : "Ceph RGW harness", { sk
       client(b, keyA).send(new GetObjectCommand({ Bucket: "harness", Key: "k" })),
       (e: S3ServiceException) => e.name === "InvalidAccessKeyId",
     );
+  });
+
+  it("with dnsName, Host <bucket>.<dnsName> addresses the bucket (e2's custom-domain shape)", async () => {
+    const owner = await a.createUser("dave");
+    await client(a, owner).send(new CreateBucketCommand({ Bucket: "files" }));
+    await client(a, owner).send(
+      new PutObjectCommand({ Bucket: "files", Key: "media/x.txt", Body: "via host" }),
+    );
+    const policy = {
+      Version: "2012-10-17",
+      Statement: [
+        { Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::files/media/*" },
+      ],
+    };
+    await client(a, owner).send(
+      new PutBucketPolicyCommand({ Bucket: "files", Policy: JSON.stringify(policy) }),
+    );
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = https.get(
+        `${a.httpsUrl}/media/x.txt`,
+        { ca: a.caPem, servername: "localhost", headers: { host: "files.example.test" }, timeout: 10_000 },
+        (res) => {
+          let text = "";
+          res.on("data", (c: Buffer) => (text += c));
+          res.on("end", () =>
+            res.statusCode === 200 ? resolve(text) : reject(new Error(`HTTP ${res.statusCode}`)),
+          );
+        },
+      );
+      req.on("error", reject);
+    });
+    assert.equal(body, "via host");
   });
 
   it("a read-only key reads its user's objects but PUT is refused with AccessDenied", async () => {

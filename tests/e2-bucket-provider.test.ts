@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as ts from "typescript";
 import {
+  explainCreateBucketError,
   E2BucketResource,
   E2_BUCKET_TYPE,
   makeE2BucketProvider,
@@ -335,6 +336,33 @@ describe(
       const { id, outs } = await create(props("compiled", {}, text));
       assert.equal(id, "compiled");
       assert.equal(outs.created, true);
+    });
+
+    it("RGW's own refusal of a LocationConstraint (what the SDK sends unasked) becomes the console-and-adopt message", async () => {
+      const { CreateBucketCommand, S3Client } = await import("@aws-sdk/client-s3");
+      const https = await import("node:https");
+      const sdkDefault = new S3Client({
+        endpoint: rgw.httpsUrl,
+        region: "us-midwest-1",
+        forcePathStyle: true,
+        credentials: key,
+        maxAttempts: 1,
+        requestHandler: { httpsAgent: new https.Agent({ ca: rgw.caPem }) },
+      });
+      const refusal = await sdkDefault.send(new CreateBucketCommand({ Bucket: "with-location" })).then(
+        () => assert.fail("RGW accepted an unknown location constraint"),
+        (e: Error) => e,
+      );
+      sdkDefault.destroy();
+      assert.equal(refusal.name, "InvalidLocationConstraint");
+      const inputs = { ...props("with-location"), created: undefined } as any;
+      const message = explainCreateBucketError(refusal, inputs).message;
+      errors.push(message);
+      assert.match(
+        message,
+        /refused to create bucket "with-location" .* location constraint \(InvalidLocationConstraint/,
+      );
+      assert.match(message, /e2 console .* adopt\.bucket to true/);
     });
 
     it("no error and nothing the host logged contains the key's text", () => {

@@ -29,6 +29,14 @@ const STOP_TIMEOUT_MS = 10_000;
 /** Ports the OSD may bind (public, cluster, two heartbeat); a few spare. */
 const OSD_PORT_COUNT = 8;
 
+export interface CephRgwOptions {
+  /**
+   * `rgw dns name`: requests whose Host is `<bucket>.<dnsName>` address that bucket (virtual-host style), the
+   * shape of e2's custom domain (`files.example.social` → bucket `files`). Path style keeps working.
+   */
+  dnsName?: string;
+}
+
 export interface S3Key {
   accessKeyId: string;
   secretAccessKey: string;
@@ -171,7 +179,13 @@ interface Ports {
   https: number;
 }
 
-function cephConf(dir: string, fsid: string, ports: Ports, serverPemFile: string): string {
+function cephConf(
+  dir: string,
+  fsid: string,
+  ports: Ports,
+  serverPemFile: string,
+  options: CephRgwOptions,
+): string {
   return `[global]
 fsid = ${fsid}
 mon host = v1:127.0.0.1:${ports.mon}
@@ -224,7 +238,7 @@ osd class update on start = false
 rgw data = ${dir}/rgw
 rgw frontends = beast endpoint=127.0.0.1:${ports.http} ssl_endpoint=127.0.0.1:${ports.https} ssl_certificate=${serverPemFile}
 rgw enable usage log = false
-`;
+${options.dnsName ? `rgw dns name = ${options.dnsName}\n` : ""}`;
 }
 
 /** Runs `argv` in the foreground under a watchdog that kills it when our end of the stdin pipe closes. */
@@ -255,7 +269,7 @@ function hookExit() {
   process.once("exit", () => running.forEach((kill) => kill()));
 }
 
-async function startOnce(): Promise<CephRgw> {
+async function startOnce(options: CephRgwOptions): Promise<CephRgw> {
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), "ceph-rgw-"));
   for (const sub of ["mon", "osd", "run", "log", "rgw"]) mkdirSync(join(dir, sub));
@@ -297,7 +311,7 @@ async function startOnce(): Promise<CephRgw> {
     const fsid = randomUUID();
     const osdUuid = randomUUID();
     const conf = join(dir, "ceph.conf");
-    writeFileSync(conf, cephConf(dir, fsid, ports, serverPemFile));
+    writeFileSync(conf, cephConf(dir, fsid, ports, serverPemFile, options));
     const c = ["-c", conf];
     const bin = (name: string) => findBinary(name)!;
     const log = (name: string) => join(dir, "log", `${name}.out`);
@@ -398,14 +412,14 @@ async function startOnce(): Promise<CephRgw> {
 }
 
 /** Starts a fresh cluster; retries once with new ports if the first attempt fails (e.g. a port taken meanwhile). */
-export async function startCephRgw(): Promise<CephRgw> {
+export async function startCephRgw(options: CephRgwOptions = {}): Promise<CephRgw> {
   const reason = cephRgwSkipReason();
   if (reason) throw new Error(reason);
   try {
-    return await startOnce();
+    return await startOnce(options);
   } catch (first) {
     try {
-      return await startOnce();
+      return await startOnce(options);
     } catch (second) {
       throw new Error(
         `Ceph RGW did not start twice.\nFirst: ${(first as Error).message}\nSecond: ${(second as Error).message}`,
