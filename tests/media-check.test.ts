@@ -1,8 +1,9 @@
 // The media check end to end against a real S3 server: the checker (runtime/media-check.ts) runs as the
 // Command runs it, writes and deletes with keys Ceph RGW really checks (SigV4, user and subuser permissions),
-// and reads through a loopback stand-in for Cloudflare + e2's custom domain that forwards readers' requests,
-// anonymously, to the RGW bucket, whose bucket policy RGW really evaluates. The stand-in only adds what the
-// edge adds (cf-ray, CORS) or breaks the edge on demand (certificate, headers, 5xx, silence).
+// and reads through a loopback stand-in for Cloudflare that forwards readers' requests, anonymously and with
+// their Host, to RGW, which maps `<bucket>.example.test` to the bucket as e2's custom domain does and really
+// evaluates the bucket policy. The stand-in only adds what the edge adds (cf-ray, CORS) or breaks the edge
+// on demand (certificate, headers, 5xx, silence).
 // What this cannot show: e2's and Cloudflare's own answers (RGW differs from e2 in details, FACTS.md); the
 // README's first-live-run checklist covers those. Faults RGW cannot produce: media-check-fake-e2.test.ts.
 import { after, before, suite, test } from "node:test";
@@ -38,8 +39,9 @@ import {
 import type { ChildProcess } from "node:child_process";
 
 const skip = cephRgwSkipReason();
-const MEDIA_HOST = "files.example.test";
-const WRONG_HOST = "other.example.test";
+/** RGW's `rgw dns name`: the media host `<bucket>.example.test` is served from bucket `<bucket>`. */
+const DNS_NAME = "example.test";
+const WRONG_HOST = "other.invalid";
 const REGION = "eu-central-2";
 const OWNER = "media-owner";
 
@@ -85,6 +87,8 @@ interface Scenario {
   behaviour?: MediaBehaviour;
   /** The media host presents a certificate for another name. */
   wrongCert?: boolean;
+  /** The media host's first label, when it should not be the bucket's name. */
+  hostLabel?: string;
   /** The program key as the checker is given it (default: the owner's real key). */
   programKey?: S3Key;
   /** Mastodon's key as the checker is given it (default: none, Mastodon shares the program's key). */
@@ -96,10 +100,12 @@ interface Scenario {
 /** A bucket, the edge stand-in in front of it, one run of the checker; then what is left. */
 async function scenario(s: Scenario = {}) {
   const name = await bucket(s.setup);
+  // As in a real setup, the bucket's name is the media host's first label.
+  const mediaHost = `${s.hostLabel ?? name}.${DNS_NAME}`;
   const media = await startFakeMediaHost({
-    ...pki.leaf(s.wrongCert ? WRONG_HOST : MEDIA_HOST),
-    host: MEDIA_HOST,
-    origin: s3Origin({ url: rgw.httpsUrl, ca: rgw.caPem, bucket: name }),
+    ...pki.leaf(s.wrongCert ? WRONG_HOST : `*.${DNS_NAME}`),
+    host: mediaHost,
+    origin: s3Origin({ url: rgw.httpsUrl, ca: rgw.caPem }),
     behaviour: s.behaviour,
   });
   try {
@@ -107,7 +113,7 @@ async function scenario(s: Scenario = {}) {
     const run = await runCheck(
       {
         NODE_EXTRA_CA_CERTS: caFile,
-        MEDIA_HOST,
+        MEDIA_HOST: mediaHost,
         E2_ENDPOINT: rgw.endpointHost,
         S3_BUCKET: name,
         S3_REGION: REGION,
@@ -120,7 +126,7 @@ async function scenario(s: Scenario = {}) {
             }
           : {}),
         VERIFY_TIMEOUT_SECONDS: "1",
-        MEDIA_CHECK_CONNECT_TO: `${MEDIA_HOST}=127.0.0.1:${media.port}`,
+        MEDIA_CHECK_CONNECT_TO: `${mediaHost}=127.0.0.1:${media.port}`,
         ...s.env,
       },
       30_000,
@@ -155,8 +161,8 @@ suite(
   { skip, concurrency: 6 },
   () => {
     before(async () => {
-      pki = makePki([MEDIA_HOST, WRONG_HOST]);
-      rgw = await startCephRgw();
+      pki = makePki([`*.${DNS_NAME}`, WRONG_HOST]);
+      rgw = await startCephRgw({ dnsName: DNS_NAME });
       // One file for NODE_EXTRA_CA_CERTS: the edge stand-in's CA and RGW's.
       caFile = join(tmpdir(), `media-check-cas-${process.pid}-${randomBytes(4).toString("hex")}.pem`);
       writeFileSync(caFile, `${readFileSync(pki.caFile, "utf8")}\n${rgw.caPem}\n`);
@@ -297,6 +303,13 @@ suite(
       const { run, left } = await scenario({ setup: { policy: "none" } });
       assert.ok(assertFailedAt(run, "get") >= 1.0, "gave up before the time-out");
       assert.match(run.stdout, /^FAIL get: expected HTTP 200 for the probe, got HTTP 403 \(AccessDenied/m);
+      assert.deepEqual(left, []);
+    });
+
+    test("a media host whose first label is not the bucket's name fails at get with RGW's 404 NoSuchBucket", async () => {
+      const { run, left } = await scenario({ hostLabel: "media" });
+      assertFailedAt(run, "get");
+      assert.match(run.stdout, /^FAIL get: expected HTTP 200 for the probe, got HTTP 404 \(NoSuchBucket/m);
       assert.deepEqual(left, []);
     });
 

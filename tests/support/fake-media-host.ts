@@ -1,9 +1,10 @@
 // Real HTTPS servers on 127.0.0.1 for the media-check tests:
 // - the media host as readers see it (Cloudflare in front of e2's custom domain): a stand-in that forwards
-//   each request, anonymously, to an origin bucket and adds what Cloudflare's edge adds (cf-ray, and CORS
-//   from the headers rule), healthy or broken on demand. The origin is normally Ceph RGW
-//   (tests/support/ceph-rgw.ts), so reads, listings and anonymous writes are judged by a real S3 server
-//   and its real bucket policy evaluation;
+//   each request, anonymously, to the origin and adds what Cloudflare's edge adds (cf-ray, and CORS from
+//   the headers rule), healthy or broken on demand. The origin is normally Ceph RGW
+//   (tests/support/ceph-rgw.ts) started with a DNS name, so RGW itself maps the media host to the bucket as
+//   e2's custom domain does, and reads, listings and anonymous writes are judged by a real S3 server and
+//   its real bucket policy evaluation;
 // - a fake e2, only for the faults RGW cannot produce on demand: an endpoint that never answers, or answers
 //   503 SlowDown for a while. It does not check signatures (RGW does, in the other tests).
 // Certificates come from a throw-away CA made with openssl; the checker trusts it through
@@ -99,28 +100,31 @@ export interface OriginAnswer {
   body: Buffer;
 }
 
-/** The bucket behind the media host: answers `method` on an object path (`/` = the bucket itself). */
-export type MediaOrigin = (method: string, path: string, body: Buffer) => Promise<OriginAnswer>;
+/** The bucket behind the media host: answers `method` on `path` (`/` = the bucket itself) for `host`. */
+export type MediaOrigin = (method: string, host: string, path: string, body: Buffer) => Promise<OriginAnswer>;
 
 /**
- * An S3 bucket as e2 serves it on a registered custom domain: `/<key>` on the media host is the object
- * `<key>` of `bucket`, and `/` is the bucket (a listing). Requests are forwarded without credentials, as
- * a reader's are; `ca` is trusted for the origin's certificate.
+ * An S3 server that maps a host name to a bucket itself, as e2 does for a registered custom domain: Ceph RGW
+ * with `rgw dns name` answers `Host: <bucket>.<dnsName>` from that bucket (so `/` is a listing of it).
+ * Requests are forwarded with the reader's Host and path and without credentials, as a reader's are; `ca`
+ * is trusted for the server's certificate.
  */
-export function s3Origin(opts: { url: string; ca: string; bucket: string }): MediaOrigin {
+export function s3Origin(opts: { url: string; ca: string }): MediaOrigin {
   const base = new URL(opts.url);
-  return (method, path, body) =>
+  return (method, host, path, body) =>
     new Promise((resolve, reject) => {
       const req = https.request(
         {
           host: base.hostname,
           port: base.port,
           method,
-          path: `/${opts.bucket}${path === "/" ? "/" : path}`,
+          path,
           ca: opts.ca,
+          // node would take SNI from the Host header; RGW's certificate names localhost and 127.0.0.1.
+          servername: "localhost",
           agent: false,
           timeout: 10_000,
-          headers: body.length > 0 ? { "content-length": String(body.length) } : {},
+          headers: { host, ...(body.length > 0 ? { "content-length": String(body.length) } : {}) },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -153,7 +157,7 @@ export type ObjectStore = Map<string, StoredObject>;
 /** The fake e2's store as a read-only public bucket: GET of an object, everything else 403. */
 export function storeOrigin(store: ObjectStore, bucket: string): MediaOrigin {
   const xml = { "content-type": "application/xml" };
-  return async (method, path) => {
+  return async (method, _host, path) => {
     const obj = store.get(`${bucket}/${path.slice(1).split("/").map(decodeURIComponent).join("/")}`);
     if (method === "GET" && path !== "/" && obj)
       return { status: 200, headers: { "content-type": "text/plain" }, body: Buffer.from(obj.body) };
@@ -322,7 +326,12 @@ export async function startFakeMediaHost(opts: FakeMediaHostOptions): Promise<Fa
       if (req.headers["host"] !== opts.host)
         return send(404, { "content-type": "application/xml" }, "<Error><Code>NoSuchBucket</Code></Error>");
       try {
-        const answer = await opts.origin(req.method ?? "GET", (req.url ?? "/").split("?")[0], body);
+        const answer = await opts.origin(
+          req.method ?? "GET",
+          opts.host,
+          (req.url ?? "/").split("?")[0],
+          body,
+        );
         send(answer.status, answer.headers, answer.body);
       } catch {
         send(502, { "content-type": "text/html" }, "<h1>502 Bad Gateway (origin)</h1>");
