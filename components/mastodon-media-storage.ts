@@ -11,11 +11,8 @@ import { renderMastodonEnv } from "./mastodon-env";
 import { MastodonEnvPush } from "./mastodon-env-push";
 import { MediaCheck } from "./media-check";
 
-/** Validated settings of one instance (see components/config.ts); the stack config is their only source. */
-export type MastodonMediaStorageArgs = Settings & {
-  /** Key of the object the media check writes and deletes; default `_probe/<stack>.txt`. */
-  probeKey?: string;
-};
+/** Validated settings of one instance (see components/config/); the stack config is their only source. */
+export type MastodonMediaStorageArgs = Settings;
 
 /** Everything that puts one Mastodon instance's media on e2 behind Cloudflare. */
 export class MastodonMediaStorage extends pulumi.ComponentResource {
@@ -133,9 +130,15 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
           e2Endpoint: args.e2Endpoint,
           bucketName: this.bucket.bucketName,
           region: args.e2Region,
-          probeKey: args.probeKey ?? `_probe/${pulumi.getStack()}.txt`,
           accessKeyId: args.e2Credentials.accessKeyId,
           secretAccessKey: args.e2Credentials.secretAccessKey,
+          // Mastodon's own key is proven too before anything hands it to Mastodon.
+          ...(args.mastodonSharesProgramKey
+            ? {}
+            : {
+                mastodonAccessKeyId: args.mastodonCredentials.accessKeyId,
+                mastodonSecretAccessKey: args.mastodonCredentials.secretAccessKey,
+              }),
           timeoutSeconds: args.verify.timeoutSeconds,
           // What changes the media host's behaviour without changing the check's own inputs.
           triggers: [

@@ -1,20 +1,26 @@
 // The end-to-end media check as a resource: one local Command that runs runtime/media-check.ts after the
 // media host is in place (the caller orders it with dependsOn: bucket policy, DNS record, custom domain).
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { Command } from "@pulumi/command/local/command";
 import { Logging } from "@pulumi/command/types/enums/local";
 // The script enforces the same limits; one definition for both.
 import { DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS } from "./media-check-limits";
 
-/** What the Command runs, from the project root. Inputs go through the environment, never argv. */
+/**
+ * What the Command runs. Inputs go through the environment, never argv. The path is relative on purpose: the
+ * Command gets no `dir`, so the command provider runs it in its own working directory (pulumi-command,
+ * provider/pkg/provider/local/commandOutputs.go: `cmd.Dir = os.Getwd()` when `dir` is unset; a relative
+ * `dir` is used as is, so Go's os/exec resolves it against that same directory), and the Pulumi
+ * engine starts provider plugins in the project's directory, the one holding Pulumi.yaml (pulumi/pulumi,
+ * `newPlugin(ctx, ctx.Pwd, …)` with `ctx.Pwd` from `ProjectInfoContext` → `GetPwdMain()`: the project root
+ * while Pulumi.yaml sets no `main`). So nothing in state names the checkout's path: a deploy from another
+ * clone or a CI runner sees the same inputs and runs nothing on a no-op `pulumi up`. Read from those
+ * sources, not run here (no Pulumi CLI or provider plugin offline): on the README's first-live-run list.
+ */
 export const MEDIA_CHECK_COMMAND = "node --import tsx runtime/media-check.ts";
 
 /** Default for {@link MediaCheckArgs.timeoutSeconds}, in seconds (config `verifyTimeoutSeconds`). */
 export const DEFAULT_MEDIA_CHECK_TIMEOUT_SECONDS = DEFAULT_TIMEOUT_SECONDS;
-
-/** The folder holding runtime/ and node_modules/: one up from components/. */
-const PROJECT_ROOT = path.resolve(__dirname, "..");
 
 export interface MediaCheckArgs {
   /** Public media host readers use, e.g. `files.example.social` (Mastodon's S3_ALIAS_HOST). No scheme. */
@@ -26,14 +32,22 @@ export interface MediaCheckArgs {
   /** e2 region code used as the SigV4 signing region, e.g. `eu-central-2`. */
   region: pulumi.Input<string>;
   /**
-   * Key of the probe object, which the check writes and deletes; must start with `_probe/` (the script
-   * refuses anything else, so a mistake cannot overwrite media). Usually `_probe/<stack>.txt`.
+   * The program's e2 access key ID (config `e2AccessKeyId`), allowed to put and delete objects in the
+   * bucket. Sent as a secret. The probe objects' keys are not an input: the check makes new ones under
+   * `_probe/` on every run.
    */
-  probeKey: pulumi.Input<string>;
-  /** e2 access key ID allowed to put and delete objects in the bucket. Sent as a secret. */
   accessKeyId: pulumi.Input<string>;
   /** Its secret key. Sent as a secret, only through the Command's environment. */
   secretAccessKey: pulumi.Input<string>;
+  /**
+   * Mastodon's own access key ID (config `mastodonAccessKeyId`): the check also writes, reads back, sees
+   * served and deletes a probe with it, so a key Mastodon cannot use fails here and not after a restart.
+   * Sent as a secret; a new value re-runs the check. Give both halves or neither. Default: none (Mastodon
+   * shares the program's key, which the check proves anyway).
+   */
+  mastodonAccessKeyId?: pulumi.Input<string>;
+  /** Its secret key (config `mastodonSecretAccessKey`). Sent as a secret. Default: none. */
+  mastodonSecretAccessKey?: pulumi.Input<string>;
   /**
    * How long the check keeps retrying while DNS and the edge settle, in whole seconds (1-3600).
    * Default 300. Each request is also bounded (10 s), and the probe is deleted after the deadline.
@@ -46,25 +60,24 @@ export interface MediaCheckArgs {
    * Default: none.
    */
   triggers?: pulumi.Input<unknown>[];
-  /**
-   * Folder the command runs in: the project root, holding runtime/ and node_modules/. Default: the
-   * folder above components/, resolved when the program runs. It is stored in state, so running from
-   * a checkout at another path re-runs the check once (harmless: the check only reads and cleans up).
-   */
-  dir?: pulumi.Input<string>;
 }
 
 /**
  * Proves after a deploy that the media host works: a probe uploaded to e2 is served through Cloudflare
- * with CORS and valid TLS, and anonymous listing, PUT and DELETE are refused. Fails the deployment,
- * naming the first failed check, otherwise.
+ * with CORS and valid TLS, and anonymous listing, PUT and DELETE are refused; and, when Mastodon has its
+ * own key, that this key can write, read and delete there and that what it writes is served. Fails the
+ * deployment, naming the first failed check and (for a key) the setting and e2's error code, otherwise.
  *
  * When it runs: a Command runs its `create` when it is created and, having no `update`, again whenever
- * any input changes (environment, triggers, dir), i.e. when the host, endpoint, bucket, key, time-out or
- * a trigger changes. It does NOT run on a no-op `pulumi up`: with unchanged inputs the engine has nothing
- * to do for it. That is deliberate: the check takes up to `timeoutSeconds` and writes to the bucket, and
- * an unchanged stack has nothing new to prove. To re-check on demand: `pulumi up --replace <its URN>`.
- * `pulumi preview` never runs it.
+ * any input changes (environment, triggers), i.e. when the host, endpoint, bucket, either key, time-out or
+ * a trigger changes. The keys are secret inputs: state holds them encrypted, and the command provider
+ * diffs the values the engine hands it (pulumi-command has no Diff of its own; pulumi-go-provider's
+ * infer/resource.go compares old and new inputs, secrets by value, and Update runs `create` when no
+ * `update` is given), so a new Mastodon key re-runs the check without plaintext in state. It does NOT run on a no-op `pulumi up`: with unchanged inputs the engine has nothing to do for
+ * it (the probe keys are made inside the check, and no input names the checkout's path). That is
+ * deliberate: the check takes up to `timeoutSeconds` and writes to the bucket, and an unchanged stack has
+ * nothing new to prove. To re-check on demand: `pulumi up --replace <its URN>`. `pulumi preview` never
+ * runs it.
  */
 export class MediaCheck extends pulumi.ComponentResource {
   /** The Command running the check; depend on it to order things after a successful check. */
@@ -83,23 +96,35 @@ export class MediaCheck extends pulumi.ComponentResource {
         reason: `must be a whole number of seconds from 1 to ${MAX_TIMEOUT_SECONDS}, got ${timeout}`,
       });
     }
+    if ((args.mastodonAccessKeyId === undefined) !== (args.mastodonSecretAccessKey === undefined)) {
+      throw new pulumi.InputPropertyError({
+        propertyPath:
+          args.mastodonAccessKeyId === undefined ? "mastodonAccessKeyId" : "mastodonSecretAccessKey",
+        reason: "is not set, but its other half is; give both halves of Mastodon's key, or neither",
+      });
+    }
     super("mastodon-media:verify:MediaCheck", name, {}, opts);
 
     this.command = new Command(
       `${name}-run`,
       {
         create: MEDIA_CHECK_COMMAND,
-        dir: args.dir ?? PROJECT_ROOT,
+        // No `dir`: see MEDIA_CHECK_COMMAND.
         environment: {
           MEDIA_HOST: args.mediaHost,
           E2_ENDPOINT: args.e2Endpoint,
           S3_BUCKET: args.bucketName,
           S3_REGION: args.region,
-          PROBE_KEY: args.probeKey,
           VERIFY_TIMEOUT_SECONDS: pulumi.output(timeout ?? DEFAULT_MEDIA_CHECK_TIMEOUT_SECONDS).apply(String),
           // Secret in state and in transit; the script never prints either (nor any signature).
           AWS_ACCESS_KEY_ID: pulumi.secret(args.accessKeyId),
           AWS_SECRET_ACCESS_KEY: pulumi.secret(args.secretAccessKey),
+          ...(args.mastodonAccessKeyId !== undefined && args.mastodonSecretAccessKey !== undefined
+            ? {
+                MASTODON_ACCESS_KEY_ID: pulumi.secret(args.mastodonAccessKeyId),
+                MASTODON_SECRET_ACCESS_KEY: pulumi.secret(args.mastodonSecretAccessKey),
+              }
+            : {}),
         },
         triggers: args.triggers ?? [],
         // Show the check lines live during `pulumi up`: the script guarantees they hold no secret.

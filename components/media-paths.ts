@@ -1,15 +1,19 @@
 // The one definition of which object keys in the bucket readers may fetch anonymously. The bucket policy, the
 // CrossGuard pack, the media check's probe and the Cloudflare rules all read it from here.
 //
-// Derived from Mastodon's source (mastodon/mastodon, main as stored in November 2026, 4.5/4.6 line):
+// Derived from Mastodon's source (mastodon/mastodon, main as stored in November 2026, 4.5/4.6 line; read file
+// by file, the repository being too large to fetch whole here):
 // - config/initializers/paperclip.rb: S3 keys are `:prefix_url:class/:attachment/:id_partition/:style/:filename`,
-//   where `:prefix_url` is `cache/` when the record answers `local?` with false (remote accounts' media, remote
-//   custom emoji) and empty otherwise. Nothing in that file prefixes keys further (no S3_KEY_PREFIX there).
+//   where `:prefix_url` is `cache/` when the attachment's storage schema version is 1 or more and the record
+//   answers `local?` with false (remote accounts' media, remote custom emoji, every preview card), and empty
+//   otherwise (local media, and files stored before schema version 1). Nothing in that file prefixes keys
+//   further (no S3_KEY_PREFIX there).
 // - app/models/concerns/account/avatar.rb, account/header.rb: Account `has_attached_file :avatar` / `:header`
 //   (`local?` → `cache/` for remote accounts).
 // - app/models/media_attachment.rb: `has_attached_file :file` and `:thumbnail` (remote → `cache/`).
 // - app/models/custom_emoji.rb: `has_attached_file :image` (remote emoji → `cache/`).
-// - app/models/preview_card.rb: `has_attached_file :image` (no `local?`, so never under `cache/`).
+// - app/models/preview_card.rb: `has_attached_file :image`, and `local?` is always false: cards stored with
+//   schema version 1 and later are under `cache/preview_cards/images/`, older ones under `preview_cards/images/`.
 // - app/models/site_upload.rb: `has_attached_file :file` (instance thumbnail, mascot, favicons, app icons).
 // Private, never listed here: app/models/backup.rb `has_attached_file :dump, s3_permissions: … 'private'` (users'
 // data archives, `backups/dumps/…`, handed out only through expiring signed links on the S3 endpoint) and the
@@ -30,6 +34,7 @@ export const PUBLIC_MEDIA_PREFIXES: readonly string[] = Object.freeze([
   "cache/media_attachments/files/",
   "cache/media_attachments/thumbnails/",
   "cache/custom_emojis/images/",
+  "cache/preview_cards/images/",
 ]);
 
 /** Where the media check writes, reads and deletes its probe object; public on purpose so readers' path is tested. */

@@ -1,20 +1,25 @@
 // End-to-end check of the media host, run after every deploy that changes it (components/media-check.ts):
 //   node --import tsx runtime/media-check.ts        (from the project root; inputs from the environment)
-// Uploads a probe object to e2 with the program's key, then checks through https://<MEDIA_HOST>/ that the
+// Writes a probe object to e2 with the program's key, then checks through https://<MEDIA_HOST>/ that the
 // probe is served by Cloudflare with CORS and valid TLS, and that anonymous listing, PUT and DELETE are
-// refused. Retries with a capped back-off while DNS and the edge settle, prints one line per check, exits
-// non-zero naming the first failed check, and always deletes the probe.
+// refused. Then, when Mastodon has its own key, proves that key the way Mastodon will use it: it writes a
+// second probe, reads it back signed, sees it served through the media host, and deletes it. Retries with a
+// capped back-off while DNS and the edge settle, prints one line per check, exits non-zero naming the first
+// failed check, and always deletes both probes with the program's key.
+//
+// Probe keys are new on every run (`_probe/<random>.txt`, `_probe/<random>-mastodon.txt`), made here rather
+// than passed in, so that the Command's inputs do not change from run to run.
 //
 // Inputs (environment only: argv shows in process lists): MEDIA_HOST, E2_ENDPOINT (host or host:port),
-// S3_BUCKET, S3_REGION, PROBE_KEY (under _probe/), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-// VERIFY_TIMEOUT_SECONDS (default 300). For tests and troubleshooting: MEDIA_CHECK_CONNECT_TO
-// (`host:port`, or `name=host:port,...`: connect there instead of resolving the name; SNI and Host stay the
-// real name) and MEDIA_CHECK_REQUEST_TIMEOUT_SECONDS (default 10). Extra trusted CAs come from node's own
-// NODE_EXTRA_CA_CERTS; certificate verification is never turned off.
+// S3_BUCKET, S3_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, optionally MASTODON_ACCESS_KEY_ID and
+// MASTODON_SECRET_ACCESS_KEY (both or neither), VERIFY_TIMEOUT_SECONDS (default 300). For tests and
+// troubleshooting: MEDIA_CHECK_CONNECT_TO (`host:port`, or `name=host:port,...`: connect there instead of
+// resolving the name; SNI and Host stay the real name) and MEDIA_CHECK_REQUEST_TIMEOUT_SECONDS (default 10).
+// Extra trusted CAs come from node's own NODE_EXTRA_CA_CERTS; certificate verification is never turned off.
 //
-// Secrets: the secret key only feeds the HMAC; the key ID and every signature are kept out of printed
-// lines too (and a redactor on every line guards against mistakes). e2's error bodies echo the string to
-// sign and the signature, so only their <Code> and <Message> are ever read.
+// Secrets: both key pairs only feed the S3 client's signer (runtime/media-check-s3.ts); key IDs and every
+// signature are kept out of printed lines too (and a redactor on every line guards against mistakes). Only
+// the status, S3 error code and message of a failed S3 call are ever read.
 import { randomBytes } from "node:crypto";
 import * as https from "node:https";
 import * as tls from "node:tls";
@@ -25,10 +30,15 @@ import {
   connectTarget,
   firstFailure,
   formatVerdict,
-  judgeCleanup,
   judgeEdge,
   judgeRequestError,
-  judgeUpload,
+  judgeGet,
+  judgeS3,
+  judgeSignedRead,
+  MASTODON_CHECKS,
+  MASTODON_KEY,
+  PROGRAM_KEY,
+  probeKeys,
   nextWaitMs,
   parseInputs,
   probeContent,
@@ -36,9 +46,10 @@ import {
   type EdgeAnswers,
   type HttpAnswer,
   type MediaCheckInputs,
+  type S3Target,
   type Verdict,
 } from "./media-checks";
-import { s3ObjectPath, signRequest, uriEncode } from "./sigv4";
+import { failureOf, probeStore, type ProbeStore } from "./media-check-s3";
 
 /** Sent on the GET so the edge has a reason to answer with CORS headers. */
 const ORIGIN = "https://media-check.invalid";
@@ -134,37 +145,19 @@ function request(inputs: MediaCheckInputs, spec: RequestSpec): Promise<HttpAnswe
   });
 }
 
-/** A request to e2 signed with the program's key (path-style: /<bucket>/<key>). */
-function e2Request(inputs: MediaCheckInputs, method: "PUT" | "DELETE", body?: string): Promise<HttpAnswer> {
-  const cancellable = method !== "DELETE";
-  const path = s3ObjectPath(inputs.bucket, inputs.probeKey);
-  const signed = signRequest(
-    {
-      method,
-      host: inputs.e2Endpoint,
-      path,
-      headers: body === undefined ? {} : { "content-type": "text/plain; charset=utf-8" },
-      body,
-    },
-    { accessKeyId: inputs.accessKeyId, secretAccessKey: inputs.secretAccessKey, region: inputs.region },
-    new Date(),
-  );
-  signatures.add(signed.signature);
-  const headers = { ...signed.headers };
-  delete headers["host"]; // sent by request() from the same value
-  if (body !== undefined) {
-    // Unsigned, as the AWS SDKs send it. The edge respects origin cache headers and ignores query strings,
-    // so without this an earlier run's probe could be served from cache instead of this run's.
-    headers["cache-control"] = "no-store";
-  }
+/** Path of an object on the media host: e2 maps the host to the bucket, so no bucket in the path. */
+function mediaPath(key: string): string {
+  return `/${key.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+/** Anonymous GET of `key` through the media host, as a reader's browser asks for it. */
+function readerGet(inputs: MediaCheckInputs, key: string): Promise<HttpAnswer> {
   return request(inputs, {
-    name: inputs.e2Host,
-    port: inputs.e2Port,
-    method,
-    path,
-    headers,
-    body,
-    cancellable,
+    name: inputs.mediaHost,
+    port: 443,
+    method: "GET",
+    path: mediaPath(key),
+    headers: { origin: ORIGIN, accept: "*/*" },
   });
 }
 
@@ -206,19 +199,12 @@ function settle(p: Promise<HttpAnswer>): Promise<HttpAnswer | Error> {
 }
 
 /** One pass over the edge checks, in order (the anonymous writes last: they may change the probe). */
-async function edgeAttempt(inputs: MediaCheckInputs, content: string): Promise<Verdict[]> {
+async function edgeAttempt(inputs: MediaCheckInputs, probeKey: string, content: string): Promise<Verdict[]> {
   const answers: EdgeAnswers = { tlsError: await handshake(inputs) };
   if (!answers.tlsError) {
-    const probePath = `/${inputs.probeKey.split("/").map(uriEncode).join("/")}`;
+    const probePath = mediaPath(probeKey);
     const media = { name: inputs.mediaHost, port: 443 };
-    answers.get = await settle(
-      request(inputs, {
-        ...media,
-        method: "GET",
-        path: probePath,
-        headers: { origin: ORIGIN, accept: "*/*" },
-      }),
-    );
+    answers.get = await settle(readerGet(inputs, probeKey));
     // No answer at all (time-out, reset): the rest would only wait as long again; retry the pass instead.
     if (answers.get instanceof Error) return judgeEdge(answers, content);
     answers.listing = await settle(request(inputs, { ...media, method: "GET", path: "/" }));
@@ -265,27 +251,78 @@ async function retrying(deadlineMs: number, attempt: () => Promise<Verdict[]>): 
   }
 }
 
-async function upload(inputs: MediaCheckInputs, content: string): Promise<Verdict> {
-  try {
-    return judgeUpload(await e2Request(inputs, "PUT", content));
-  } catch (e) {
-    return judgeRequestError("upload", e as Error & { code?: string });
+/** Proves Mastodon's key as Mastodon uses it: write, signed read, served to readers, delete. */
+async function mastodonChecks(
+  inputs: MediaCheckInputs,
+  store: ProbeStore,
+  key: string,
+  content: string,
+  deadline: number,
+): Promise<Verdict[]> {
+  const target: S3Target = { bucket: inputs.bucket, endpoint: inputs.e2Endpoint };
+  const verdicts: Verdict[] = [];
+  // Each step runs only after the one before passed: write, signed read, served to readers, delete.
+  const steps: (() => Promise<Verdict>)[] = [
+    async () =>
+      judgeS3(
+        "mastodon-write",
+        MASTODON_KEY,
+        "write",
+        target,
+        failureOf(await store.put(key, content, stop.signal)),
+      ),
+    // Mastodon reads objects back with its key too (data exports are handed out as signed links).
+    async () => {
+      const r = await store.get(key, stop.signal);
+      return judgeSignedRead(
+        "mastodon-read",
+        MASTODON_KEY,
+        target,
+        r.ok ? { body: r.value } : r.failure,
+        content,
+      );
+    },
+    async () => {
+      try {
+        return judgeGet(await readerGet(inputs, key), content, "mastodon-served");
+      } catch (e) {
+        return judgeRequestError("mastodon-served", e as Error & { code?: string });
+      }
+    },
+    async () =>
+      judgeS3(
+        "mastodon-delete",
+        MASTODON_KEY,
+        "delete",
+        target,
+        failureOf(await store.delete(key, stop.signal)),
+      ),
+  ];
+  for (const run of steps) {
+    const [verdict] = await retrying(deadline, async () => [await run()]);
+    verdicts.push(verdict);
+    if (!verdict.ok) break;
   }
+  return verdicts;
 }
 
-/** Deletes the probe: a few quick tries, independent of the deadline (it must happen after a time-out). */
-async function cleanup(inputs: MediaCheckInputs): Promise<Verdict> {
-  let verdict: Verdict | undefined;
-  for (let n = 1; n <= 3; n++) {
-    try {
-      verdict = judgeCleanup(await e2Request(inputs, "DELETE"));
-    } catch (e) {
-      verdict = judgeRequestError("cleanup", e as Error & { code?: string });
+/**
+ * Deletes both probes with the program's key: a few quick tries each, independent of the deadline and of a
+ * cancel (it must happen after a time-out). Deleting a key that is already gone succeeds.
+ */
+async function cleanup(inputs: MediaCheckInputs, store: ProbeStore, keys: string[]): Promise<Verdict> {
+  const target: S3Target = { bucket: inputs.bucket, endpoint: inputs.e2Endpoint };
+  let verdict: Verdict = judgeS3("cleanup", PROGRAM_KEY, "delete", target, undefined);
+  for (const key of keys) {
+    for (let n = 1; n <= 3; n++) {
+      const r = await store.delete(key);
+      verdict = judgeS3("cleanup", PROGRAM_KEY, "delete", target, failureOf(r));
+      if (verdict.ok || !verdict.retryable || n === 3) break;
+      await new Promise((resolve) => setTimeout(resolve, 500 * n));
     }
-    if (verdict.ok || !verdict.retryable || n === 3) break;
-    await new Promise((r) => setTimeout(r, 500 * n));
+    if (!verdict.ok) return { ...verdict, reason: `${verdict.reason} (left behind: ${key})` };
   }
-  return verdict!;
+  return verdict;
 }
 
 async function main(): Promise<number> {
@@ -297,6 +334,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const secretValues = [inputs.secretAccessKey, inputs.accessKeyId];
+  if (inputs.mastodonKey)
+    secretValues.push(inputs.mastodonKey.secretAccessKey, inputs.mastodonKey.accessKeyId);
   redact = redactor(() => [...secretValues, ...signatures]);
 
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -307,27 +346,50 @@ async function main(): Promise<number> {
   }
 
   const token = randomBytes(16).toString("hex");
+  const keys = probeKeys(token);
   const content = probeContent(token, inputs.mediaHost);
+  const mastodonContent = probeContent(`${token} (mastodon key)`, inputs.mediaHost);
   const started = Date.now();
   const deadline = started + inputs.timeoutSeconds * 1000;
   const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1)}s`;
   say(
-    `media check of https://${inputs.mediaHost}/${inputs.probeKey} (bucket ${inputs.bucket} on ${inputs.e2Endpoint}; up to ${inputs.timeoutSeconds}s)`,
+    `media check of https://${inputs.mediaHost}/${keys.program} (bucket ${inputs.bucket} on ${inputs.e2Endpoint}; up to ${inputs.timeoutSeconds}s)`,
   );
+  if (!inputs.mastodonKey) {
+    say(
+      `skip ${MASTODON_CHECKS.join(", ")}: no mastodonAccessKeyId, so Mastodon gets the program's key (proven by upload and cleanup)`,
+    );
+  }
 
+  const program = probeStore(inputs, inputs, signatures);
+  const mastodon = inputs.mastodonKey ? probeStore(inputs, inputs.mastodonKey, signatures) : undefined;
+  const target: S3Target = { bucket: inputs.bucket, endpoint: inputs.e2Endpoint };
   const verdicts: Verdict[] = [];
   try {
-    const uploaded = await retrying(deadline, async () => [await upload(inputs, content)]);
+    const uploaded = await retrying(deadline, async () => {
+      const r = await program.put(keys.program, content, stop.signal);
+      return [judgeS3("upload", PROGRAM_KEY, "write", target, failureOf(r))];
+    });
     verdicts.push(...uploaded);
-    if (uploaded[0].ok) verdicts.push(...(await retrying(deadline, () => edgeAttempt(inputs, content))));
+    if (uploaded[0].ok) {
+      const edge = await retrying(deadline, () => edgeAttempt(inputs, keys.program, content));
+      verdicts.push(...edge);
+      if (mastodon && !firstFailure(edge) && !stop.signal.aborted) {
+        verdicts.push(...(await mastodonChecks(inputs, mastodon, keys.mastodon, mastodonContent, deadline)));
+      }
+    }
   } finally {
-    verdicts.push(await cleanup(inputs));
+    // Mastodon's probe too: its own delete may have failed or never run.
+    verdicts.push(await cleanup(inputs, program, mastodon ? [keys.program, keys.mastodon] : [keys.program]));
+    program.close();
+    mastodon?.close();
   }
 
   for (const v of verdicts) say(formatVerdict(v));
   const failed = firstFailure(verdicts);
   if (failed) {
-    const skipped = EDGE_CHECKS.filter((c) => !verdicts.some((v) => v.check === c));
+    const expected = [...EDGE_CHECKS, ...(mastodon ? MASTODON_CHECKS : [])];
+    const skipped = expected.filter((c) => !verdicts.some((v) => v.check === c));
     complain(
       `media check failed at ${failed.check} after ${elapsed()}: ${failed.reason}` +
         (skipped.length > 0 ? ` (not reached: ${skipped.join(", ")})` : "") +
@@ -336,7 +398,8 @@ async function main(): Promise<number> {
     return 1;
   }
   say(
-    `media check passed after ${elapsed()}: https://${inputs.mediaHost}/ serves e2 through Cloudflare, read-only, with CORS`,
+    `media check passed after ${elapsed()}: https://${inputs.mediaHost}/ serves e2 through Cloudflare, read-only, with CORS` +
+      (mastodon ? "; Mastodon's key writes, reads and deletes there" : ""),
   );
   return 0;
 }

@@ -2,6 +2,8 @@
 // schedule and the redaction of printed lines. No I/O here, so every rule is unit-tested directly;
 // runtime/media-check.ts does the network calls and feeds the answers in.
 import { DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS } from "../components/media-check-limits";
+// The probe lives under the prefix the bucket policy makes public on purpose (one definition, shared).
+import { PROBE_PREFIX } from "../components/media-paths";
 
 /** Every check, in the order it runs and is reported. The first failed one names the failure. */
 export const CHECKS = [
@@ -13,15 +15,23 @@ export const CHECKS = [
   "listing-refused",
   "anonymous-put-refused",
   "anonymous-delete-refused",
+  "mastodon-write",
+  "mastodon-read",
+  "mastodon-served",
+  "mastodon-delete",
   "cleanup",
 ] as const;
 export type CheckName = (typeof CHECKS)[number];
 
 /** The checks made through the media host; repeated as a whole until they pass or time runs out. */
-export const EDGE_CHECKS = CHECKS.filter((c) => c !== "upload" && c !== "cleanup");
+export const EDGE_CHECKS = CHECKS.filter(
+  (c) => c !== "upload" && c !== "cleanup" && !c.startsWith("mastodon-"),
+);
 
-/** Keys the check may write and delete start with this, so a wrong PROBE_KEY cannot touch real media. */
-export const PROBE_PREFIX = "_probe/";
+/** The checks of Mastodon's own key, run after the edge passed, only when that key is given. */
+export const MASTODON_CHECKS = CHECKS.filter((c) => c.startsWith("mastodon-"));
+
+export { PROBE_PREFIX };
 
 export { DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS };
 /** Per-request bound (connect + TLS + answer), in seconds. */
@@ -64,12 +74,19 @@ export interface MediaCheckInputs {
   e2Port: number;
   bucket: string;
   region: string;
-  probeKey: string;
+  /** The program's key (config e2AccessKeyId / e2SecretAccessKey). */
   accessKeyId: string;
   secretAccessKey: string;
+  /** Mastodon's key (config mastodonAccessKeyId / mastodonSecretAccessKey); absent when Mastodon shares ours. */
+  mastodonKey?: KeyPair;
   timeoutSeconds: number;
   requestTimeoutMs: number;
   connectTo: ConnectTo;
+}
+
+export interface KeyPair {
+  accessKeyId: string;
+  secretAccessKey: string;
 }
 
 /** Bad inputs, all of them at once; messages name the variable and never quote a secret. */
@@ -173,29 +190,25 @@ export function parseInputs(env: Record<string, string | undefined>): MediaCheck
     problems.push(`S3_REGION must be a region code like eu-central-2 (got ${quote(region)})`);
   }
 
-  const probeKey = required("PROBE_KEY");
-  if (probeKey) {
-    if (!probeKey.startsWith(PROBE_PREFIX) || probeKey.length === PROBE_PREFIX.length) {
-      // The check overwrites and deletes this key; the prefix keeps it away from Mastodon's media.
-      problems.push(
-        `PROBE_KEY must start with "${PROBE_PREFIX}" and name an object under it (got ${quote(probeKey)})`,
-      );
-    } else if (
-      probeKey.length > 1024 ||
-      /\p{Cc}/u.test(probeKey) ||
-      probeKey.split("/").some((s) => s === "" || s === "." || s === "..")
-    ) {
-      problems.push(
-        `PROBE_KEY must be at most 1024 characters without control characters or empty, "." or ".." segments (got ${quote(probeKey)})`,
-      );
-    }
-  }
-
   const accessKeyId = required("AWS_ACCESS_KEY_ID");
   if (accessKeyId && /\s/.test(accessKeyId)) problems.push("AWS_ACCESS_KEY_ID must not contain white space");
   const secretAccessKey = env["AWS_SECRET_ACCESS_KEY"] ?? "";
   if (secretAccessKey === "") problems.push("AWS_SECRET_ACCESS_KEY is not set");
   else if (/\s/.test(secretAccessKey)) problems.push("AWS_SECRET_ACCESS_KEY must not contain white space");
+
+  // Mastodon's key: both halves or neither (neither: Mastodon shares the program's key, proven above).
+  const mastodonKeyId = env["MASTODON_ACCESS_KEY_ID"]?.trim() ?? "";
+  const mastodonSecret = env["MASTODON_SECRET_ACCESS_KEY"] ?? "";
+  let mastodonKey: KeyPair | undefined;
+  if ((mastodonKeyId === "") !== (mastodonSecret === "")) {
+    problems.push(
+      `${mastodonKeyId === "" ? "MASTODON_ACCESS_KEY_ID" : "MASTODON_SECRET_ACCESS_KEY"} is not set, but its other half is; set both or neither`,
+    );
+  } else if (mastodonKeyId !== "") {
+    if (/\s/.test(mastodonKeyId)) problems.push("MASTODON_ACCESS_KEY_ID must not contain white space");
+    if (/\s/.test(mastodonSecret)) problems.push("MASTODON_SECRET_ACCESS_KEY must not contain white space");
+    mastodonKey = { accessKeyId: mastodonKeyId, secretAccessKey: mastodonSecret };
+  }
 
   const timeoutSeconds = parseNumber(env, "VERIFY_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS, problems, {
     integer: true,
@@ -224,9 +237,9 @@ export function parseInputs(env: Record<string, string | undefined>): MediaCheck
     e2Port,
     bucket,
     region,
-    probeKey,
     accessKeyId,
     secretAccessKey,
+    ...(mastodonKey ? { mastodonKey } : {}),
     timeoutSeconds,
     requestTimeoutMs: Math.round(requestTimeoutSeconds * 1000),
     connectTo,
@@ -254,6 +267,22 @@ function parseNumber(
 /** The probe's content: recognisable by a person who finds it, unique to this run. */
 export function probeContent(token: string, mediaHost: string): string {
   return `mastodon-media check probe for ${mediaHost}\ntoken ${token}\n`;
+}
+
+/** The two probe objects of one run: the program key's and Mastodon's key's. */
+export interface ProbeKeys {
+  program: string;
+  mastodon: string;
+}
+
+/**
+ * Object keys of this run's probes, from the run's random token: new keys every run, so no copy an edge or
+ * browser cached from an earlier run can answer for this one, and no earlier run's leftover is overwritten.
+ * Always under {@link PROBE_PREFIX}: the check never writes or deletes anything else.
+ */
+export function probeKeys(token: string): ProbeKeys {
+  if (!/^[0-9a-f]{16,64}$/.test(token)) throw new Error("probe token must be 16-64 lower-case hex digits");
+  return { program: `${PROBE_PREFIX}${token}.txt`, mastodon: `${PROBE_PREFIX}${token}-mastodon.txt` };
 }
 
 /**
@@ -311,11 +340,121 @@ export function judgeRequestError(check: CheckName, error: { code?: string; mess
   return fail(check, error.code ? `${error.code}: ${error.message}` : error.message, true);
 }
 
-/** The signed upload to e2: 2xx passes; 4xx (bad key, no permission, no bucket) won't change by waiting. */
-export function judgeUpload(answer: HttpAnswer): Verdict {
-  if (answer.status >= 200 && answer.status < 300) return pass("upload");
-  const retryable = answer.status >= 500 || answer.status === 429;
-  return fail("upload", `e2 refused the signed upload: ${statusText(answer)}`, retryable);
+/**
+ * What went wrong with one S3 call made through the SDK: the HTTP status and S3 error code when e2 answered,
+ * only a code and message when it did not (refused, reset, timed out). Never the request or response body:
+ * e2's error bodies echo the string to sign and the signature.
+ */
+export interface S3Failure {
+  status?: number;
+  code?: string;
+  message: string;
+}
+
+/** The stack config settings a key comes from: failures name them, never the key itself. */
+export interface KeySettings {
+  keyId: string;
+  secret: string;
+}
+export const PROGRAM_KEY: KeySettings = { keyId: "e2AccessKeyId", secret: "e2SecretAccessKey" };
+export const MASTODON_KEY: KeySettings = { keyId: "mastodonAccessKeyId", secret: "mastodonSecretAccessKey" };
+
+export type S3Action = "write" | "read" | "delete";
+const ACTION_TEXT: Record<S3Action, string> = {
+  write: "write to",
+  read: "read from",
+  delete: "delete from",
+};
+
+/** Where the S3 call was made, for the failure text. */
+export interface S3Target {
+  bucket: string;
+  endpoint: string;
+}
+
+/** `Code` or `Code (message)`, leaving out the SDK's placeholder messages and RGW's empty ones. */
+function s3Code(f: S3Failure): string {
+  const code = f.code ?? `HTTP ${f.status}`;
+  const message = f.message.trim();
+  const informative = message !== "" && message !== code && message !== "UnknownError";
+  return informative ? `${code} (${message})` : code;
+}
+
+/**
+ * Judges one signed S3 call made with `key`: passes when `failure` is undefined. A refusal names the
+ * setting, the action, the bucket and e2's error code, and says what to change; it is not retried (a key
+ * does not gain permissions by waiting). 5xx, 429 and calls without an answer are retried.
+ */
+export function judgeS3(
+  check: CheckName,
+  key: KeySettings,
+  action: S3Action,
+  target: S3Target,
+  failure: S3Failure | undefined,
+): Verdict {
+  if (!failure) return pass(check);
+  const { bucket, endpoint } = target;
+  if (failure.status === undefined) {
+    return fail(
+      check,
+      `no answer from e2 at ${endpoint} (${failure.code ? `${failure.code}: ` : ""}${failure.message})`,
+      true,
+    );
+  }
+  if (failure.status >= 500 || failure.status === 429) {
+    return fail(check, `e2 answered HTTP ${failure.status} ${s3Code(failure)}`, true);
+  }
+  const cannot = `${key.keyId} cannot ${ACTION_TEXT[action]} bucket ${bucket}`;
+  switch (failure.code) {
+    case "InvalidAccessKeyId":
+      return fail(
+        check,
+        `${cannot}: InvalidAccessKeyId — e2 at ${endpoint} does not know this key ID; copy it again from the e2 console (keys belong to one region)`,
+        false,
+      );
+    case "SignatureDoesNotMatch":
+      return fail(
+        check,
+        `${cannot}: SignatureDoesNotMatch — ${key.secret} is not the secret of ${key.keyId}; set the secret key shown when the key was made`,
+        false,
+      );
+    case "NoSuchBucket":
+      return fail(
+        check,
+        `${cannot}: NoSuchBucket — e2 at ${endpoint} has no bucket ${bucket}; check the bucket and that the key belongs to this region`,
+        false,
+      );
+    case "AccessDenied":
+    case "Forbidden":
+    case undefined:
+      if (failure.status === 403 || failure.code === "AccessDenied") {
+        return fail(
+          check,
+          `${cannot}: ${s3Code(failure)} — give the key read and write on this bucket`,
+          false,
+        );
+      }
+  }
+  return fail(check, `${cannot}: HTTP ${failure.status} ${s3Code(failure)}`, false);
+}
+
+/** Signed GET of a probe: readable, and exactly the bytes written. */
+export function judgeSignedRead(
+  check: CheckName,
+  key: KeySettings,
+  target: S3Target,
+  result: { body: string } | S3Failure,
+  expected: string,
+): Verdict {
+  if (!("body" in result)) return judgeS3(check, key, "read", target, result);
+  if (result.body !== expected) {
+    return fail(
+      check,
+      `${key.keyId} read ${Buffer.byteLength(result.body)} bytes from bucket ${target.bucket} that are not the probe it just wrote`,
+      false,
+    );
+  }
+  return pass(check);
 }
 
 /** The standard TLS handshake to the media host with SNI = MEDIA_HOST; `error` is what node reported. */
@@ -328,18 +467,22 @@ export function judgeTls(error?: { code?: string; message: string }): Verdict {
   );
 }
 
-/** GET of the probe through the media host: 200 with exactly the uploaded bytes. */
-export function judgeGet(answer: HttpAnswer, expected: string): Verdict {
+/** GET of a probe through the media host: 200 with exactly the uploaded bytes. */
+export function judgeGet(
+  answer: HttpAnswer,
+  expected: string,
+  check: "get" | "mastodon-served" = "get",
+): Verdict {
   if (answer.status !== 200)
-    return fail("get", `expected HTTP 200 for the probe, got ${statusText(answer)}`, true);
+    return fail(check, `expected HTTP 200 for the probe, got ${statusText(answer)}`, true);
   if (answer.body !== expected) {
     return fail(
-      "get",
+      check,
       `HTTP 200 but the body (${Buffer.byteLength(answer.body)} bytes) is not the probe just uploaded (a copy cached from an earlier run?)`,
       true,
     );
   }
-  return pass("get");
+  return pass(check);
 }
 
 /** Cloudflare adds `cf-ray` to every answer it proxies: without it the request did not go through it. */
@@ -409,16 +552,6 @@ export function judgeAnonymousWrite(
     );
   }
   return fail(check, `anonymous ${method} answered ${statusText(answer)}; expected a 4xx refusal`, true);
-}
-
-/** The signed DELETE of the probe at the end. S3 answers 204 whether or not the object still exists. */
-export function judgeCleanup(answer: HttpAnswer): Verdict {
-  if (answer.status >= 200 && answer.status < 300) return pass("cleanup");
-  return fail(
-    "cleanup",
-    `e2 refused to delete the probe: ${statusText(answer)}`,
-    answer.status >= 500 || answer.status === 429,
-  );
 }
 
 /** Verdicts of one edge attempt, in {@link CHECKS} order. */

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { PROJECT_DIR } from "./support/program-run";
 import * as pulumi from "@pulumi/pulumi";
 import { MEDIA_CHECK_COMMAND, MediaCheck, type MediaCheckArgs } from "../components/media-check";
 import {
@@ -15,13 +16,14 @@ import {
 
 const KEY_ID = "E2KEYIDFORMOCKTEST";
 const SECRET = "e2-secret-for-mock-test-0123456789";
+const MASTODON_KEY_ID = "MASTODONKEYIDFORMOCKTEST";
+const MASTODON_SECRET = "mastodon-secret-for-mock-test-9876543210";
 
 const baseArgs: MediaCheckArgs = {
   mediaHost: "files.example.social",
   e2Endpoint: "s3.eu-central-2.idrivee2.com",
   bucketName: "files",
   region: "eu-central-2",
-  probeKey: "_probe/dev.txt",
   // Plain strings on purpose: the component must make them secret itself.
   accessKeyId: KEY_ID,
   secretAccessKey: SECRET,
@@ -65,12 +67,17 @@ test("registers the component and exactly one Command under it, named after the 
   assert.equal(cmd.parentUrn, component.urn);
 });
 
-test("the Command runs the checker script with node and tsx from a folder that holds it", async () => {
+test("the Command runs the checker by a path relative to the project root, with no dir in its inputs", async () => {
   const cmd = one((await build()).r, COMMAND);
   assert.equal(cmd.inputs.create, "node --import tsx runtime/media-check.ts");
   assert.equal(cmd.inputs.create, MEDIA_CHECK_COMMAND);
   assert.equal(cmd.inputs.update, undefined, "without update, any input change re-runs create");
-  assert.ok(existsSync(join(String(cmd.inputs.dir), "runtime", "media-check.ts")), `dir ${cmd.inputs.dir}`);
+  // No dir: the command provider runs in the project root (the folder with Pulumi.yaml), where this is.
+  assert.equal("dir" in cmd.inputs, false, `dir ${String(cmd.inputs.dir)}`);
+  assert.ok(
+    existsSync(join(PROJECT_DIR, "Pulumi.yaml")) &&
+      existsSync(join(PROJECT_DIR, "runtime", "media-check.ts")),
+  );
 });
 
 test("the environment carries every input the script reads, with the default time-out of 300 s", async () => {
@@ -80,7 +87,6 @@ test("the environment carries every input the script reads, with the default tim
     E2_ENDPOINT: "s3.eu-central-2.idrivee2.com",
     S3_BUCKET: "files",
     S3_REGION: "eu-central-2",
-    PROBE_KEY: "_probe/dev.txt",
     VERIFY_TIMEOUT_SECONDS: "300",
     AWS_ACCESS_KEY_ID: KEY_ID,
     AWS_SECRET_ACCESS_KEY: SECRET,
@@ -100,16 +106,61 @@ test("both credentials reach the Command as secrets, even when given as plain st
   assert.deepEqual(secretKeys.sort(), ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
 });
 
-test("no registration carries either credential outside a secret", async () => {
-  const { r } = await build({ triggers: ["fingerprint"] });
+test("Mastodon's key reaches the Command as two more secrets, only when given", async () => {
+  const cmd = one(
+    (await build({ mastodonAccessKeyId: MASTODON_KEY_ID, mastodonSecretAccessKey: MASTODON_SECRET })).r,
+    COMMAND,
+  );
+  const env = cmd.wireInputs.environment as Record<string, unknown>;
+  assert.deepEqual(
+    Object.keys(env)
+      .filter((k) => isSecretWrapper(env[k]))
+      .sort(),
+    ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MASTODON_ACCESS_KEY_ID", "MASTODON_SECRET_ACCESS_KEY"],
+  );
+  const plain = cmd.inputs.environment as Record<string, string>;
+  assert.deepEqual(
+    [plain.MASTODON_ACCESS_KEY_ID, plain.MASTODON_SECRET_ACCESS_KEY],
+    [MASTODON_KEY_ID, MASTODON_SECRET],
+  );
+  const without = one((await build()).r, COMMAND).inputs.environment as Record<string, string>;
+  assert.equal(Object.keys(without).filter((k) => k.startsWith("MASTODON_")).length, 0);
+});
+
+test("a new Mastodon key changes the Command's inputs in its two secret entries only", async () => {
+  const envOf = async (keyId: string, secret: string) =>
+    one((await build({ mastodonAccessKeyId: keyId, mastodonSecretAccessKey: secret })).r, COMMAND).inputs
+      .environment as Record<string, string>;
+  const before = await envOf(MASTODON_KEY_ID, MASTODON_SECRET);
+  const after = await envOf("ROTATEDMASTODONKEYID", "rotated-mastodon-secret-000000");
+  const changed = Object.keys({ ...before, ...after }).filter((k) => before[k] !== after[k]);
+  assert.deepEqual(changed.sort(), ["MASTODON_ACCESS_KEY_ID", "MASTODON_SECRET_ACCESS_KEY"]);
+});
+
+test("half of Mastodon's key fails before anything is registered, naming the missing half", async () => {
+  const r = await installRecordingMocks({ stack: "dev", config: {}, secretKeys: [] });
+  assert.throws(
+    () => new MediaCheck("media-check", { ...baseArgs, mastodonAccessKeyId: MASTODON_KEY_ID }),
+    (e: Error) => pulumi.InputPropertyError.isInstance(e) && e.propertyPath === "mastodonSecretAccessKey",
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(r.registrations, []);
+});
+
+test("no registration carries any credential outside a secret", async () => {
+  const { r } = await build({
+    triggers: ["fingerprint"],
+    mastodonAccessKeyId: MASTODON_KEY_ID,
+    mastodonSecretAccessKey: MASTODON_SECRET,
+  });
   for (const reg of r.registrations) {
-    for (const needle of [SECRET, KEY_ID]) {
+    for (const needle of [SECRET, KEY_ID, MASTODON_SECRET, MASTODON_KEY_ID]) {
       assert.deepEqual(plaintextOccurrences(reg.wireInputs, needle), [], `${reg.type} ${reg.name}`);
     }
   }
-  // Nothing else routes them: the create command and dir are plain text in state.
+  // Nothing else routes them: the create command is plain text in state.
   const cmd = one(r, COMMAND);
-  assert.ok(!String(cmd.inputs.create).includes(SECRET) && !String(cmd.inputs.dir).includes(SECRET));
+  assert.ok(!String(cmd.inputs.create).includes(SECRET));
 });
 
 test("triggers are passed through in order, Outputs resolved", async () => {

@@ -9,12 +9,15 @@ import {
   formatVerdict,
   judgeAnonymousWrite,
   judgeCfRay,
-  judgeCleanup,
   judgeCors,
   judgeEdge,
   judgeGet,
   judgeListing,
-  judgeUpload,
+  judgeS3,
+  judgeSignedRead,
+  MASTODON_KEY,
+  PROGRAM_KEY,
+  probeKeys,
   nextWaitMs,
   parseConnectTo,
   parseInputs,
@@ -29,7 +32,6 @@ const valid = {
   E2_ENDPOINT: "s3.eu-central-2.idrivee2.com",
   S3_BUCKET: "files",
   S3_REGION: "eu-central-2",
-  PROBE_KEY: "_probe/dev.txt",
   AWS_ACCESS_KEY_ID: "KEYID",
   AWS_SECRET_ACCESS_KEY: SECRET,
 };
@@ -76,7 +78,6 @@ test("every missing variable is reported at once, by name", () => {
     "E2_ENDPOINT",
     "S3_BUCKET",
     "S3_REGION",
-    "PROBE_KEY",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
   ]) {
@@ -95,14 +96,30 @@ test("a URL where a host name belongs is rejected for MEDIA_HOST and E2_ENDPOINT
   assert.match(problems[1], /^E2_ENDPOINT must be "host" or "host:port"/);
 });
 
-test("PROBE_KEY outside _probe/ is refused, so the check can never overwrite or delete media", () => {
-  for (const key of ["media_attachments/files/1.png", "_probe/", "_probe", "/_probe/x.txt"]) {
-    assert.match(problemsOf({ ...valid, PROBE_KEY: key })[0], /^PROBE_KEY must start with "_probe\/"/, key);
-  }
-  assert.match(
-    problemsOf({ ...valid, PROBE_KEY: "_probe/../media.png" })[0],
-    /^PROBE_KEY must be at most 1024/,
+test("probe keys are new per token, always under _probe/, one for each key", () => {
+  const a = probeKeys("0123456789abcdef0123456789abcdef");
+  assert.deepEqual(a, {
+    program: "_probe/0123456789abcdef0123456789abcdef.txt",
+    mastodon: "_probe/0123456789abcdef0123456789abcdef-mastodon.txt",
+  });
+  assert.notEqual(probeKeys("fedcba9876543210fedcba9876543210").program, a.program);
+  // Only hex tokens: nothing a caller passes can climb out of the prefix.
+  for (const bad of ["../../media", "", "ABC"]) assert.throws(() => probeKeys(bad), /hex/, bad);
+});
+
+test("Mastodon's key is optional, but both halves or neither", () => {
+  assert.equal(parseInputs(valid).mastodonKey, undefined);
+  assert.deepEqual(
+    parseInputs({ ...valid, MASTODON_ACCESS_KEY_ID: "MKEY", MASTODON_SECRET_ACCESS_KEY: "m-secret" })
+      .mastodonKey,
+    { accessKeyId: "MKEY", secretAccessKey: "m-secret" },
   );
+  assert.deepEqual(problemsOf({ ...valid, MASTODON_ACCESS_KEY_ID: "MKEY" }), [
+    "MASTODON_SECRET_ACCESS_KEY is not set, but its other half is; set both or neither",
+  ]);
+  assert.deepEqual(problemsOf({ ...valid, MASTODON_SECRET_ACCESS_KEY: SECRET }), [
+    "MASTODON_ACCESS_KEY_ID is not set, but its other half is; set both or neither",
+  ]);
 });
 
 test("a bad secret key is reported without quoting it", () => {
@@ -201,26 +218,92 @@ test("cf-ray and CORS checks look for their headers, in any form node gives them
   assert.equal(judgeCors(answer(200, {})).ok, false);
 });
 
-test("a refused upload fails for good with e2's code; a 5xx is retried", () => {
-  const refused = judgeUpload(
-    answer(
-      403,
-      {},
-      "<Error><Code>InvalidAccessKeyId</Code><Message>The key does not exist</Message></Error>",
-    ),
-  );
-  assert.deepEqual([refused.ok, refused.retryable], [false, false]);
+const target = { bucket: "files", endpoint: "s3.eu-central-2.idrivee2.com" };
+
+test("a key without write access fails for good, naming the setting, the bucket and e2's code", () => {
+  const v = judgeS3("mastodon-write", MASTODON_KEY, "write", target, {
+    status: 403,
+    code: "AccessDenied",
+    message: "",
+  });
+  assert.deepEqual([v.ok, v.retryable], [false, false]);
   assert.equal(
-    refused.reason,
-    "e2 refused the signed upload: HTTP 403 (InvalidAccessKeyId: The key does not exist)",
+    v.reason,
+    "mastodonAccessKeyId cannot write to bucket files: AccessDenied — give the key read and write on this bucket",
   );
-  assert.equal(judgeUpload(answer(503)).retryable, true);
-  assert.equal(judgeUpload(answer(200)).ok, true);
 });
 
-test("cleanup passes on 204 and fails on a refusal", () => {
-  assert.equal(judgeCleanup(answer(204)).ok, true);
-  assert.equal(judgeCleanup(answer(403)).ok, false);
+test("an unknown key ID, a wrong secret and a missing bucket each say what to change", () => {
+  const judge = (code: string) =>
+    judgeS3("upload", PROGRAM_KEY, "write", target, {
+      status: code === "NoSuchBucket" ? 404 : 403,
+      code,
+      message: "",
+    });
+  assert.match(
+    judge("InvalidAccessKeyId").reason!,
+    /^e2AccessKeyId cannot write to bucket files: InvalidAccessKeyId — e2 at s3\.eu-central-2\.idrivee2\.com does not know this key ID/,
+  );
+  assert.match(
+    judge("SignatureDoesNotMatch").reason!,
+    /SignatureDoesNotMatch — e2SecretAccessKey is not the secret of e2AccessKeyId/,
+  );
+  assert.match(
+    judge("NoSuchBucket").reason!,
+    /NoSuchBucket — e2 at s3\.eu-central-2\.idrivee2\.com has no bucket files/,
+  );
+  for (const code of ["InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket"])
+    assert.equal(judge(code).retryable, false);
+});
+
+test("5xx, 429 and calls without an answer are retried; success passes", () => {
+  assert.equal(
+    judgeS3("cleanup", PROGRAM_KEY, "delete", target, { status: 503, code: "SlowDown", message: "" })
+      .retryable,
+    true,
+  );
+  assert.equal(
+    judgeS3("cleanup", PROGRAM_KEY, "delete", target, { status: 429, message: "" }).retryable,
+    true,
+  );
+  const noAnswer = judgeS3("upload", PROGRAM_KEY, "write", target, {
+    code: "ECONNREFUSED",
+    message: "connect ECONNREFUSED",
+  });
+  assert.deepEqual(
+    [noAnswer.retryable, noAnswer.reason],
+    [true, "no answer from e2 at s3.eu-central-2.idrivee2.com (ECONNREFUSED: connect ECONNREFUSED)"],
+  );
+  assert.equal(judgeS3("mastodon-delete", MASTODON_KEY, "delete", target, undefined).ok, true);
+});
+
+test("another refusal keeps e2's code and a message that says something", () => {
+  const v = judgeS3("mastodon-delete", MASTODON_KEY, "delete", target, {
+    status: 400,
+    code: "InvalidArgument",
+    message: "bad header",
+  });
+  assert.equal(
+    v.reason,
+    "mastodonAccessKeyId cannot delete from bucket files: HTTP 400 InvalidArgument (bad header)",
+  );
+});
+
+test("a signed read passes only with the bytes just written", () => {
+  assert.equal(
+    judgeSignedRead("mastodon-read", MASTODON_KEY, target, { body: "probe\n" }, "probe\n").ok,
+    true,
+  );
+  const other = judgeSignedRead("mastodon-read", MASTODON_KEY, target, { body: "old\n" }, "probe\n");
+  assert.match(other.reason!, /^mastodonAccessKeyId read 4 bytes from bucket files that are not the probe/);
+  const refused = judgeSignedRead(
+    "mastodon-read",
+    MASTODON_KEY,
+    target,
+    { status: 403, code: "AccessDenied", message: "" },
+    "probe\n",
+  );
+  assert.match(refused.reason!, /^mastodonAccessKeyId cannot read from bucket files: AccessDenied/);
 });
 
 test("only Code and Message are read from an S3 error body, never the string to sign", () => {
@@ -242,7 +325,7 @@ test("a failed handshake yields only the tls verdict; otherwise every edge check
   const verdicts = judgeEdge({ get: healthy, listing: answer(403), put: answer(403), del: answer(405) }, "x");
   assert.deepEqual(
     verdicts.map((v) => v.check),
-    CHECKS.filter((c) => c !== "upload" && c !== "cleanup"),
+    CHECKS.filter((c) => c !== "upload" && c !== "cleanup" && !c.startsWith("mastodon-")),
   );
   assert.equal(firstFailure(verdicts), undefined);
 });

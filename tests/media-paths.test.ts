@@ -40,6 +40,7 @@ for (const key of [
   "custom_emojis/images/000/000/010/static/blobcat.png",
   "cache/custom_emojis/images/000/000/011/original/x.gif",
   "preview_cards/images/000/001/002/original/p.jpg",
+  "cache/preview_cards/images/000/001/003/original/p.jpg",
   "site_uploads/files/000/000/001/@1x/thumb.png",
   "_probe/mastodon-media-check",
 ]) {

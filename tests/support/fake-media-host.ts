@@ -1,16 +1,21 @@
-// Real HTTPS servers on 127.0.0.1 for the media-check tests: a fake e2 that checks every signed request
-// with @smithy/signature-v4 (independently of the checker's own signing code) and stores objects, and a
-// fake Cloudflare-fronted media host serving that store, healthy or broken on demand. Certificates come
-// from a throw-away CA made with openssl; the checker trusts it through NODE_EXTRA_CA_CERTS only.
+// Real HTTPS servers on 127.0.0.1 for the media-check tests:
+// - the media host as readers see it (Cloudflare in front of e2's custom domain): a stand-in that forwards
+//   each request, anonymously, to the origin and adds what Cloudflare's edge adds (cf-ray, and CORS from
+//   the headers rule), healthy or broken on demand. The origin is normally Ceph RGW
+//   (tests/support/ceph-rgw.ts) started with a DNS name, so RGW itself maps the media host to the bucket as
+//   e2's custom domain does, and reads, listings and anonymous writes are judged by a real S3 server and
+//   its real bucket policy evaluation;
+// - a fake e2, only for the faults RGW cannot produce on demand: an endpoint that never answers, or answers
+//   503 SlowDown for a while. It does not check signatures (RGW does, in the other tests).
+// Certificates come from a throw-away CA made with openssl; the checker trusts it through
+// NODE_EXTRA_CA_CERTS only.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SignatureV4 } from "@smithy/signature-v4";
-import { Sha256 } from "@aws-crypto/sha256-js";
 
 export interface KeyPair {
   key: string;
@@ -88,40 +93,100 @@ export function makePki(names: string[]): TestPki {
   };
 }
 
+/** What the origin answered to one forwarded request. */
+export interface OriginAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** The bucket behind the media host: answers `method` on `path` (`/` = the bucket itself) for `host`. */
+export type MediaOrigin = (method: string, host: string, path: string, body: Buffer) => Promise<OriginAnswer>;
+
+/**
+ * An S3 server that maps a host name to a bucket itself, as e2 does for a registered custom domain: Ceph RGW
+ * with `rgw dns name` answers `Host: <bucket>.<dnsName>` from that bucket (so `/` is a listing of it).
+ * Requests are forwarded with the reader's Host and path and without credentials, as a reader's are; `ca`
+ * is trusted for the server's certificate.
+ */
+export function s3Origin(opts: { url: string; ca: string }): MediaOrigin {
+  const base = new URL(opts.url);
+  return (method, host, path, body) =>
+    new Promise((resolve, reject) => {
+      const req = https.request(
+        {
+          host: base.hostname,
+          port: base.port,
+          method,
+          path,
+          ca: opts.ca,
+          // node would take SNI from the Host header; RGW's certificate names localhost and 127.0.0.1.
+          servername: "localhost",
+          agent: false,
+          timeout: 10_000,
+          headers: { host, ...(body.length > 0 ? { "content-length": String(body.length) } : {}) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => {
+            const headers: Record<string, string> = {};
+            for (const name of ["content-type", "etag", "last-modified"]) {
+              const v = res.headers[name];
+              if (typeof v === "string") headers[name] = v;
+            }
+            resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks) });
+          });
+          res.on("error", reject);
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error("origin did not answer")));
+      req.on("error", reject);
+      req.end(body);
+    });
+}
+
 export interface StoredObject {
   body: string;
   headers: Record<string, string | string[] | undefined>;
 }
 
-/** Objects by `<bucket>/<key>` (key decoded), shared by the fake e2 and the fake media host. */
+/** Objects by `<bucket>/<key>` (key decoded), shared by the fake e2 and {@link storeOrigin}. */
 export type ObjectStore = Map<string, StoredObject>;
+
+/** The fake e2's store as a read-only public bucket: GET of an object, everything else 403. */
+export function storeOrigin(store: ObjectStore, bucket: string): MediaOrigin {
+  const xml = { "content-type": "application/xml" };
+  return async (method, _host, path) => {
+    const obj = store.get(`${bucket}/${path.slice(1).split("/").map(decodeURIComponent).join("/")}`);
+    if (method === "GET" && path !== "/" && obj)
+      return { status: 200, headers: { "content-type": "text/plain" }, body: Buffer.from(obj.body) };
+    if (method === "GET" && path !== "/")
+      return { status: 404, headers: xml, body: Buffer.from("<Error><Code>NoSuchKey</Code></Error>") };
+    return { status: 403, headers: xml, body: Buffer.from("<Error><Code>AccessDenied</Code></Error>") };
+  };
+}
 
 export interface E2Record {
   method: string;
   path: string;
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: string;
-  /** Why a signed request was refused, if it was. */
-  rejection?: string;
+}
+
+/** Faults of the fake e2; the default answers every request. */
+export interface FakeE2Behaviour {
+  /** Accept connections and requests, never answer. */
+  hang?: boolean;
+  /** Answer 503 SlowDown to the first this-many requests. */
+  slowDownFirst?: number;
 }
 
 export interface FakeE2 {
   port: number;
   store: ObjectStore;
   log: E2Record[];
-  /** Every signature the checker sent, so tests can assert none is ever printed. */
-  signaturesSeen: string[];
   close: () => Promise<void>;
-}
-
-export interface FakeE2Options extends KeyPair {
-  /** Host header e2 expects (E2_ENDPOINT as the checker was given it), from the port it listens on. */
-  host: (port: number) => string;
-  region: string;
-  accessKeyId: string;
-  /** The key e2 holds; a different one than the checker's makes every signature wrong. */
-  secretAccessKey: string;
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -133,78 +198,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function xmlError(res: ServerResponse, status: number, code: string, message: string, extra = ""): void {
-  res.writeHead(status, { "content-type": "application/xml" });
-  res.end(
-    `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message>${extra}</Error>`,
-  );
-}
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString("hex");
-}
-
-/** `20261105T140309Z` → Date. */
-function parseAmzDate(value: string): Date | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
-  return m ? new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])) : undefined;
-}
-
-/** Checks a SigV4 request the way S3 does; returns the reason it is wrong, or undefined. */
-async function verifySignature(
-  req: IncomingMessage,
-  body: Buffer,
-  opts: FakeE2Options,
-  host: string,
-  seen: string[],
-): Promise<string | undefined> {
-  const auth = req.headers["authorization"];
-  if (!auth) return "anonymous";
-  const m =
-    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/s3\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(
-      auth,
-    );
-  if (!m) return "malformed authorization header";
-  const [, keyId, , region, signedHeaders, signature] = m;
-  seen.push(signature);
-  if (keyId !== opts.accessKeyId) return "unknown access key";
-  if (region !== opts.region) return `wrong signing region ${region}`;
-  if (req.headers["host"] !== host) return `Host header ${req.headers["host"]} is not ${host}`;
-  const date = parseAmzDate(String(req.headers["x-amz-date"] ?? ""));
-  if (!date || Math.abs(date.getTime() - Date.now()) > 15 * 60_000) return "x-amz-date missing or skewed";
-  const hash = new Sha256();
-  hash.update(body);
-  if (req.headers["x-amz-content-sha256"] !== hex(await hash.digest()))
-    return "x-amz-content-sha256 does not match the body";
-  const names = signedHeaders.split(";");
-  for (const required of ["host", "x-amz-date", "x-amz-content-sha256"]) {
-    if (!names.includes(required)) return `${required} is not signed`;
-  }
-  const headers: Record<string, string> = {};
-  for (const name of names) headers[name] = String(req.headers[name] ?? "");
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey },
-    region: opts.region,
-    service: "s3",
-    sha256: Sha256,
-    uriEscapePath: false,
-  });
-  const expected = await signer.sign(
-    {
-      method: req.method ?? "",
-      protocol: "https:",
-      hostname: host.split(":")[0],
-      path: req.url ?? "/",
-      query: {},
-      headers,
-      body,
-    },
-    { signingDate: date },
-  );
-  return expected.headers["authorization"] === auth ? undefined : "SignatureDoesNotMatch";
-}
-
-/** Decodes `/<bucket>/<key>` as S3 does (path-style). */
+/** Decodes `/<bucket>/<key>` as S3 does (path-style), ignoring the query. */
 function objectId(url: string): string | undefined {
   const path = url.split("?")[0];
   const m = /^\/([^/]+)\/(.+)$/.exec(path);
@@ -221,11 +215,18 @@ async function closeServer(server: https.Server): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
-/** e2's S3 endpoint: signed PUT / DELETE / GET of objects, path-style; anonymous requests refused. */
-export async function startFakeE2(opts: FakeE2Options): Promise<FakeE2> {
+/**
+ * An S3 endpoint for faults only: object PUT / GET / DELETE, path-style, signatures not checked, with
+ * the behaviour's fault.
+ */
+export async function startFakeE2(opts: KeyPair & { behaviour?: FakeE2Behaviour }): Promise<FakeE2> {
+  const b = opts.behaviour ?? {};
   const store: ObjectStore = new Map();
   const log: E2Record[] = [];
-  const signaturesSeen: string[] = [];
+  const xmlError = (res: import("node:http").ServerResponse, status: number, code: string): void =>
+    void res
+      .writeHead(status, { "content-type": "application/xml" })
+      .end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message></Message></Error>`);
   const server = https.createServer({ key: opts.key, cert: opts.cert }, (req, res) => {
     void (async () => {
       const body = await readBody(req);
@@ -234,30 +235,17 @@ export async function startFakeE2(opts: FakeE2Options): Promise<FakeE2> {
         path: req.url ?? "",
         status: 0,
         headers: { ...req.headers },
-        body: body.toString("utf8"),
       };
       log.push(record);
-      const problem = await verifySignature(req, body, opts, opts.host(port), signaturesSeen);
+      if (b.hang) return; // the socket stays open until the client gives up
       const id = objectId(req.url ?? "/");
-      if (problem === "anonymous") {
-        record.status = 403;
-        return xmlError(res, 403, "AccessDenied", "Access Denied");
-      }
-      if (problem) {
-        record.status = 403;
-        record.rejection = problem;
-        // Like real S3, echo what a client needs to debug its signing: the checker must not print it.
-        return xmlError(
-          res,
-          403,
-          "SignatureDoesNotMatch",
-          "The request signature we calculated does not match the signature you provided.",
-          `<AWSAccessKeyId>${opts.accessKeyId}</AWSAccessKeyId><SignatureProvided>${String(req.headers["authorization"]).slice(-64)}</SignatureProvided><StringToSign>AWS4-HMAC-SHA256</StringToSign>`,
-        );
+      if (log.length <= (b.slowDownFirst ?? 0)) {
+        record.status = 503;
+        return xmlError(res, 503, "SlowDown");
       }
       if (!id) {
         record.status = 400;
-        return xmlError(res, 400, "InvalidRequest", "object requests only");
+        return xmlError(res, 400, "InvalidRequest");
       }
       if (req.method === "PUT") {
         store.set(id, { body: body.toString("utf8"), headers: { ...req.headers } });
@@ -272,22 +260,16 @@ export async function startFakeE2(opts: FakeE2Options): Promise<FakeE2> {
         res.writeHead(200, { "content-type": "text/plain" }).end(store.get(id)!.body);
       } else {
         record.status = 404;
-        xmlError(res, 404, "NoSuchKey", "The specified key does not exist.");
+        xmlError(res, 404, "NoSuchKey");
       }
     })();
   });
   const port = await listen(server);
-  return { port, store, log, signaturesSeen, close: () => closeServer(server) };
+  return { port, store, log, close: () => closeServer(server) };
 }
 
-/** How the fake media host misbehaves; the default is healthy. */
+/** How the media host stand-in misbehaves at the edge; the default is healthy. */
 export interface MediaBehaviour {
-  /** Answer GET / with a ListBucketResult (a public, listable bucket). */
-  listable?: boolean;
-  /** Accept anonymous PUT of objects (a writable bucket). */
-  anonymousPut?: boolean;
-  /** Accept anonymous DELETE of objects. */
-  anonymousDelete?: boolean;
   /** Omit Access-Control-Allow-Origin. */
   noCors?: boolean;
   /** Omit cf-ray (as if the DNS record were not proxied). */
@@ -308,10 +290,9 @@ export interface FakeMediaHost {
 }
 
 export interface FakeMediaHostOptions extends KeyPair {
-  /** The media host name; e2 maps it to `bucket` (S3_ALIAS_HOST: no bucket in the URL path). */
+  /** The media host name; only requests for it reach the origin (e2 maps it to the bucket). */
   host: string;
-  bucket: string;
-  store: ObjectStore;
+  origin: MediaOrigin;
   behaviour?: MediaBehaviour;
 }
 
@@ -332,54 +313,29 @@ export async function startFakeMediaHost(opts: FakeMediaHostOptions): Promise<Fa
         at: Date.now(),
       };
       requests.push(rec);
-      const send = (status: number, headers: Record<string, string>, text = ""): void => {
+      const send = (status: number, headers: Record<string, string>, payload: Buffer | string = ""): void => {
         rec.status = status;
         const edge: Record<string, string> = {};
         if (!b.noCfRay) edge["cf-ray"] = `${(served++).toString(16).padStart(16, "0")}-FRA`;
         if (!b.noCors) edge["access-control-allow-origin"] = "*";
-        res.writeHead(status, { ...edge, ...headers });
-        res.end(text);
+        res.writeHead(status, { ...headers, ...edge });
+        res.end(payload);
       };
       if (b.alwaysFail || requests.length <= (b.failFirst ?? 0))
         return send(502, { "content-type": "text/html" }, "<h1>502 Bad Gateway</h1>");
       if (req.headers["host"] !== opts.host)
         return send(404, { "content-type": "application/xml" }, "<Error><Code>NoSuchBucket</Code></Error>");
-      const path = (req.url ?? "/").split("?")[0];
-      const id = `${opts.bucket}/${path.slice(1).split("/").map(decodeURIComponent).join("/")}`;
-      const xml = { "content-type": "application/xml" };
-      if (path === "/") {
-        if (req.method === "GET" && b.listable) {
-          const keys = [...opts.store.keys()].map(
-            (k) => `<Contents><Key>${k.slice(opts.bucket.length + 1)}</Key></Contents>`,
-          );
-          return send(
-            200,
-            xml,
-            `<?xml version="1.0"?><ListBucketResult><Name>${opts.bucket}</Name>${keys.join("")}</ListBucketResult>`,
-          );
-        }
-        return send(403, xml, "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>");
+      try {
+        const answer = await opts.origin(
+          req.method ?? "GET",
+          opts.host,
+          (req.url ?? "/").split("?")[0],
+          body,
+        );
+        send(answer.status, answer.headers, answer.body);
+      } catch {
+        send(502, { "content-type": "text/html" }, "<h1>502 Bad Gateway (origin)</h1>");
       }
-      if (req.method === "GET") {
-        const obj = opts.store.get(id);
-        return obj
-          ? send(200, { "content-type": "text/plain" }, obj.body)
-          : send(
-              404,
-              xml,
-              "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>",
-            );
-      }
-      if (req.method === "PUT" && b.anonymousPut) {
-        opts.store.set(id, { body: body.toString("utf8"), headers: { ...req.headers } });
-        return send(200, {});
-      }
-      if (req.method === "DELETE" && b.anonymousDelete) {
-        opts.store.delete(id);
-        return send(204, {});
-      }
-      // What a WAF rule allowing only GET/HEAD/OPTIONS answers.
-      return send(403, { "content-type": "text/html" }, "<h1>Sorry, you have been blocked</h1>");
     })();
   });
   const port = await listen(server);
