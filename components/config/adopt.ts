@@ -35,7 +35,7 @@ export function parseAdopt(value: string | undefined, problems: Problems): Setti
         }
       }
     } else {
-      problems.add(key, field, "one of bucket, dnsRecordId, rulesets");
+      problems.unknownField("adopt", field, ["bucket", "dnsRecordId", "rulesets"]);
     }
   }
   return adopt;

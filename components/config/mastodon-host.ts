@@ -25,7 +25,7 @@ export function parseMastodonHost(
     ...rest
   } = parsed;
   for (const field of Object.keys(rest))
-    problems.add(`mastodonHost.${field}`, field, "one of host, user, port, envFile, restart, hostKey");
+    problems.unknownField("mastodonHost", field, ["host", "user", "port", "envFile", "restart", "hostKey"]);
   if (
     hostKey !== undefined &&
     (typeof hostKey !== "string" || !/^(ssh-|ecdsa-)[a-z0-9-]+ [A-Za-z0-9+/=]+$/.test(hostKey.trim()))
