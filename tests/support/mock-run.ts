@@ -55,6 +55,26 @@ export type InvokeAnswers = Record<string, (args: Record<string, unknown>) => Re
 /** Zone ID the offline zone lookup answers with: obviously fake, and 32 hex characters like a real one. */
 export const OFFLINE_ZONE_ID = "0ff11e00000000000000000000000000";
 
+/** Expiry date the mock origin certificate reports. */
+export const MOCK_EXPIRES_ON = "2041-11-20 12:00:00 +0000 UTC";
+
+/** Text found only in values these mocks make up (lookups, provider outputs), never in the program's own. */
+const MADE_UP_MARKERS = [
+  OFFLINE_ZONE_ID,
+  MOCK_EXPIRES_ON,
+  "mock-key-of-",
+  "mock-public-of-",
+  "mock-csr-of-",
+  "mock-cert-of-",
+  "mock-sha256-of-",
+];
+
+/** Whether a value (at any depth) holds something the mocks made up, rather than what a real run would show. */
+export function isMadeUpByMocks(value: unknown): boolean {
+  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? "");
+  return MADE_UP_MARKERS.some((marker) => text.includes(marker));
+}
+
 /** The lookups the program makes, answered offline. */
 export const OFFLINE_INVOKES: InvokeAnswers = {
   "cloudflare:index/getZone:getZone": (args) => {
@@ -132,7 +152,7 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
       return {
         ...inputs,
         certificate: `-----BEGIN CERTIFICATE-----\nmock-cert-of-${name}\n-----END CERTIFICATE-----\n`,
-        expiresOn: "2041-11-20 12:00:00 +0000 UTC",
+        expiresOn: MOCK_EXPIRES_ON,
       };
     case "pulumi-nodejs:dynamic/mastodon-media/e2:CustomDomain":
       // No TLS probe under mocks: report the registration as the console step not yet done.
