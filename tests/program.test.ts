@@ -96,6 +96,15 @@ test("the env block is pushed to the Mastodon server only after the media check 
   assert.ok(push.secretInputs.includes("connection"), "the SSH key must travel as a secret");
 });
 
+test("the program's warnings are recorded by the harness: no hostKey is warned about, a scoped key is not", async () => {
+  const { warnings } = await programRun();
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+  assert.match(
+    warnings[0],
+    /^mastodonHost\.hostKey is not set: the SSH connection does not verify the server/,
+  );
+});
+
 test("the secret leak check does see a plain-text value (control)", () => {
   assert.deepEqual(
     plaintextOccurrences(

@@ -21,6 +21,18 @@ before(() => {
     path.join(stackDir, "Pulumi.leaf.yaml"),
     `${dev.trimEnd()}\n    SMTP_PASSWORD:\n      secure: v1:placeholder:smtp\n`,
   );
+  // Without a bucket-scoped Mastodon key: the program warns.
+  writeFileSync(
+    path.join(stackDir, "Pulumi.shared.yaml"),
+    [
+      "config:",
+      "  mastodon-media:domain: example.social",
+      "  mastodon-media:e2Endpoint: s3.eu-central-2.idrivee2.com",
+      "  mastodon-media:e2AccessKeyId: {secure: v1:x}",
+      "  mastodon-media:e2SecretAccessKey: {secure: v1:y}",
+      "",
+    ].join("\n"),
+  );
   writeFileSync(
     path.join(stackDir, "Pulumi.bad.yaml"),
     [
@@ -170,4 +182,20 @@ test("npm run synth with a bad config: exit 1, each problem once, no stack trace
   }
   assert.doesNotMatch(err, /^\s+at /m, "a stack trace was printed");
   assert.doesNotMatch(err, /Node\.js v\d+/, "the process died of an uncaught error");
+});
+
+test("synth lists the program's warnings, which pulumi up prints too", async () => {
+  const io = recordingIo();
+  io.stackDir = stackDir;
+  assert.equal(await synth(["--stack", "shared"], io), 0, io.err);
+  assert.match(
+    io.out,
+    /^## Warnings \(`pulumi up` prints these too\)\n {2}- Mastodon gets the program's own e2 key\./m,
+  );
+  assert.ok(!io.err.includes("warning: [runtime]"), io.err);
+  // The dev stack has a bucket-scoped key and no mastodonHost: nothing to warn about.
+  const dev = recordingIo();
+  dev.stackDir = PROJECT_DIR;
+  assert.equal(await synth([], dev), 0, dev.err);
+  assert.ok(!dev.out.includes("## Warnings"), dev.out);
 });

@@ -129,6 +129,9 @@ export function renderSynth(
     "## Mastodon env block (secrets masked; `pulumi stack output mastodonEnv --show-secrets` after a deploy)",
     env.trimEnd(),
     "",
+    ...(result.warnings.length > 0
+      ? ["## Warnings (`pulumi up` prints these too)", ...result.warnings.map((w) => `  - ${w}`), ""]
+      : []),
   ].join("\n");
 }
 

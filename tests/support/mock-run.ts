@@ -47,6 +47,11 @@ export interface MockRunResult {
   /** Stack outputs as sent to the engine. */
   wireOutputs: Record<string, unknown>;
   secretOutputs: string[];
+  /**
+   * What the program logged with `pulumi.log.warn`. Without an engine the SDK prints these to stderr as
+   * `warning: [runtime] …`; the harness records them here instead, so that passing tests stay quiet.
+   */
+  warnings: string[];
 }
 
 /** Answers for invokes: token → function of the invoke's args. Unknown tokens throw. */
@@ -199,6 +204,26 @@ interface MockMonitorLike {
   registerResourceOutputs(req: OutputsRequest, cb: Callback): void;
 }
 
+const RUNTIME_WARNING = "warning: [runtime] ";
+let warningsTo: string[] | undefined;
+
+/**
+ * Sends the SDK's engine-less warnings (`console.warn("warning: [runtime] …")`, see @pulumi/pulumi/log) to
+ * `into` from now until the next call; everything else written with console.warn still goes to stderr.
+ */
+function recordRuntimeWarnings(into: string[]): void {
+  if (warningsTo === undefined) {
+    const warn = console.warn.bind(console);
+    console.warn = (...args: unknown[]) => {
+      const [first] = args;
+      if (args.length === 1 && typeof first === "string" && first.startsWith(RUNTIME_WARNING))
+        warningsTo!.push(first.slice(RUNTIME_WARNING.length));
+      else warn(...args);
+    };
+  }
+  warningsTo = into;
+}
+
 /**
  * Replaces the resource monitor with Pulumi's MockMonitor, wrapped so that every registration is recorded
  * with its options. Call it again for a fresh record; each call starts a new mock monitor.
@@ -207,7 +232,15 @@ export async function installRecordingMocks(opts: MockOptions): Promise<MockRunR
   const project = opts.project ?? "mastodon-media";
   const registrations: Registration[] = [];
   const invokes: Invoke[] = [];
-  const result: MockRunResult = { registrations, invokes, outputs: {}, wireOutputs: {}, secretOutputs: [] };
+  const result: MockRunResult = {
+    registrations,
+    invokes,
+    outputs: {},
+    wireOutputs: {},
+    secretOutputs: [],
+    warnings: [],
+  };
+  recordRuntimeWarnings(result.warnings);
 
   await pulumi.runtime.setMocks(
     {
