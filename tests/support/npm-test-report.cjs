@@ -1,8 +1,8 @@
 // What `npm test` prints. A passing run: one line per task with its time as it ends, then the count line and
 // the closing line. A failing run: the same, plus the full output of each failed task before the count (the
 // failing tests with everything they printed, or the type checker's or linter's complaints). What passing
-// tasks printed is left out, among it Pulumi's `warning: [runtime] …` lines from the program tests (the SDK
-// writes its log to stderr when no engine is attached, as under mocks).
+// tasks printed is left out. (Pulumi's `warning: [runtime] …` lines, which the SDK writes to stderr when no
+// engine is attached, no longer reach the output at all: the mock harness records them for the tests.)
 
 /** `{ name, code, out, seconds }` of one task → its summary line. */
 function taskLine({ name, code, seconds }) {
