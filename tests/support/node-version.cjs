@@ -1,6 +1,7 @@
 // The Node version `npm test` needs, checked before anything else runs: on an older Node the test runner
 // fails half a minute later on an option it does not know (--test-isolation), which says nothing useful.
-// Plain CommonJS that any Node runs. The minimum is package.json's `engines.node` (">=22").
+// Plain CommonJS without newer syntax (no `?.`, `??`), so that even a very old Node gets this far. The
+// minimum is package.json's `engines.node` (">=22").
 const fs = require("node:fs");
 const path = require("node:path");
 
@@ -15,7 +16,8 @@ function requiredMajor() {
 
 /** What to tell the operator when `version` (e.g. "v20.19.2") is too old for `npm test`; undefined if fine. */
 function nodeVersionProblem(version, required = requiredMajor()) {
-  const major = Number(/^v?(\d+)\./.exec(version)?.[1] ?? 0);
+  const match = /^v?(\d+)\./.exec(version);
+  const major = match ? Number(match[1]) : 0;
   if (major >= required) return undefined;
   return [
     `npm test needs Node.js ${required} or newer (current @pulumi/pulumi requires it); this shell runs Node ${version}.`,
