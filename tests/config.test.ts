@@ -13,6 +13,7 @@ import {
   parseSettings,
   type RawConfig,
 } from "../components/config";
+import { nearest } from "../components/config/suggest";
 import { SECRET_VALUES, minimalConfig } from "./support/stack-config";
 
 const valueOf = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
@@ -280,6 +281,117 @@ test("mastodonHost needs a host, a user, a known restart mode and the SSH key se
 
 test("unknown keys in the namespace are rejected as typos", () => {
   assertRejected({ bukcet: "files" }, "bukcet", "not a setting");
+});
+
+test("an unknown key suggests the near setting: a case slip or a small edit, nothing for a far one", () => {
+  assertRejected({ e2region: "eu-central-2" }, "e2region", "not a setting", `(did you mean "e2Region"?)`);
+  assertRejected({ bukcet: "files" }, "bukcet", `(did you mean "bucket"?)`);
+  assertRejected({ domian: "example.social" }, "domian", `(did you mean "domain"?)`);
+  const far = assertRejected({ mediaDomain: "x" }, "mediaDomain", "not a setting", "known settings: domain");
+  assert.ok(!far.includes("did you mean"), far);
+});
+
+test("a suggestion is made only when one candidate stands out", () => {
+  assert.equal(nearest("ENVFILE", ["envFile", "hostKey"]), "envFile");
+  assert.equal(nearest("hots", ["host", "user"]), "host");
+  assert.equal(nearest("ab", ["ac", "ad"]), undefined);
+  assert.equal(nearest("something", ["host", "user"]), undefined);
+});
+
+test("edgeRules with entries that are not rule groups names each of them, and the near group", () => {
+  const problem = assertRejected(
+    { edgeRules: JSON.stringify(["ssl", "cors", "Cache"]) },
+    "edgeRules",
+    `has "cors", "Cache", which are not rule groups`,
+    `(did you mean "cache" for "Cache"?)`,
+    `"ssl", "cache", "headers", "methods"`,
+  );
+  assert.ok(!problem.includes(`"ssl", "cors"`), `the whole list is echoed: ${problem}`);
+  assertRejected(
+    { edgeRules: JSON.stringify(["waf"]) },
+    "edgeRules",
+    `has "waf", which is not a rule group;`,
+  );
+});
+
+test("unknown fields of object settings are reported as unknown fields, with the near field", () => {
+  assertRejected(
+    {
+      mastodonHost: JSON.stringify({ host: "h.example", user: "mastodon", envfile: "/x" }),
+      mastodonHostSshKey: "k",
+    },
+    "mastodonHost.envfile",
+    `is an unknown field (did you mean "envFile"?); known fields of mastodonHost: host, user, port, envFile, restart, hostKey, localMediaDir.`,
+  );
+  const adopt = assertRejected(
+    { adopt: JSON.stringify({ x: 1 }) },
+    "adopt.x",
+    "is an unknown field; known fields of adopt: bucket, dnsRecordId.",
+  );
+  assert.ok(!adopt.includes(`is "x"`), adopt);
+});
+
+test("a valid mastodonHost with a plain-text SSH key reports only that the key is in plain text", () => {
+  const raw = minimalConfig({
+    mastodonHost: JSON.stringify({ host: "h.example", user: "mastodon" }),
+    mastodonHostSshKey: SECRET_VALUES.mastodonHostSshKey,
+  });
+  const plain: RawConfig = {
+    values: raw.values,
+    secretKeys: new Set([...raw.secretKeys].filter((k) => k !== "mastodonHostSshKey")),
+  };
+  const problems = problemsOf(plain);
+  assert.equal(problems.length, 1, problems.join("\n"));
+  assert.match(problems[0], /^mastodon-media:mastodonHostSshKey is stored in plain text;/);
+  assert.ok(!problems[0].includes("secret-ssh-key-body"));
+  // Without mastodonHost the stray key is still pointed out.
+  assertRejected({ mastodonHostSshKey: "k" }, "mastodonHostSshKey", "is set but mastodonHost is not");
+});
+
+test("an originCertificateValidityDays that is not a number lists the allowed values", () => {
+  assertRejected(
+    { originCertificateValidityDays: "15y" },
+    "originCertificateValidityDays",
+    `is "15y"; expected one of 7, 30, 90, 365, 730, 1095, 5475 (days; 5475 is 15 years`,
+  );
+  assert.equal(
+    parseSettings(minimalConfig({ originCertificateValidityDays: "90" })).cloudflare.originCertificate
+      .validityDays,
+    90,
+  );
+});
+
+test("a domain whose first label is the bucket is flagged: domain is the zone apex", () => {
+  assertRejected(
+    { domain: "files.example.social" },
+    "domain",
+    `is "files.example.social"; expected the Cloudflare zone apex (e.g. example.social), not the media host`,
+    `"files.files.example.social"`,
+  );
+  assertRejected({ domain: "media.example.social", bucket: "media" }, "domain", "zone apex");
+  // A two-label domain is an apex whatever its label, and another bucket under a deeper zone is fine.
+  assert.equal(parseSettings(minimalConfig({ domain: "files.social" })).mediaHost, "files.files.social");
+  assert.equal(
+    parseSettings(minimalConfig({ domain: "files.example.social", bucket: "media" })).mediaHost,
+    "media.files.example.social",
+  );
+});
+
+test("a bad value inside a mastodonEnvExtra holding a secret is reported without the value", () => {
+  const raw = minimalConfig({ mastodonEnvExtra: JSON.stringify({ SMTP_PASSWORD: "hunter2\nline" }) });
+  const secret: RawConfig = {
+    values: raw.values,
+    secretKeys: new Set([...raw.secretKeys, "mastodonEnvExtra"]),
+  };
+  const problems = problemsOf(secret);
+  const problem = problems.find((p) => p.startsWith("mastodon-media:mastodonEnvExtra.SMTP_PASSWORD "));
+  assert.ok(problem?.includes("value not shown"), problems.join("\n"));
+  assert.ok(!problems.join("\n").includes("hunter2"), "the secret value leaked into the message");
+  const notObject: RawConfig = {
+    values: { ...raw.values, mastodonEnvExtra: "hunter2" },
+    secretKeys: secret.secretKeys,
+  };
+  assert.ok(!problemsOf(notObject).join("\n").includes("hunter2"));
 });
 
 test("every problem is reported in one error", () => {

@@ -143,6 +143,16 @@ for (const [what, change] of [
   });
 }
 
+test("the program's warnings are recorded by the harness: a full push config warns of nothing, mastodonHost without the push is warned about", async () => {
+  assert.deepEqual((await programRun()).warnings, []);
+  const { warnings } = await runProgram({
+    ...fullConfig,
+    values: { ...fullConfig.values, pushMastodonEnv: "false" },
+  });
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+  assert.match(warnings[0], /^mastodonHost is set but pushMastodonEnv is not true, so nothing is pushed/);
+});
+
 test("the secret leak check does see a plain-text value (control)", () => {
   assert.deepEqual(
     plaintextOccurrences(

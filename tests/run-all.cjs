@@ -1,10 +1,20 @@
 // `npm test`: type check, lint (with the format check) and every test, side by side on the machine's two
 // cores. Tests run in two processes with --test-isolation=none: the Pulumi SDK then loads twice instead of
 // once per file, which halves their CPU time. The first process takes the tests that mostly wait on child
-// processes and servers of their own, the second everything else. Each task's output is printed as a block
-// when it ends; exits non-zero if any failed, naming which.
+// processes and servers of their own, the second everything else. Prints one line per task as it ends and,
+// for a failed task, its whole output; exits non-zero if any failed, naming which.
+// The Node version is checked first, before anything that an old Node cannot run.
+const { nodeVersionProblem } = require("./support/node-version.cjs");
+
+const versionProblem = nodeVersionProblem(process.version);
+if (versionProblem) {
+  process.stderr.write(`${versionProblem}\n`);
+  process.exit(1);
+}
+
 const { spawn } = require("node:child_process");
 const fs = require("node:fs");
+const { finalReport, taskLine } = require("./support/npm-test-report.cjs");
 
 const TESTS = __dirname;
 const WAITING_ON_PROCESSES = [
@@ -47,25 +57,15 @@ function run([name, cmd, args]) {
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
     child.on("close", (code) => {
-      const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      process.stdout.write(
-        `\n===== ${name}: ${code === 0 ? "passed" : `FAILED (exit ${code})`} in ${seconds} s\n${out}`,
-      );
-      resolve({ name, code, out });
+      const result = { name, code, out, seconds: (performance.now() - started) / 1000 };
+      process.stdout.write(`${taskLine(result)}\n`);
+      resolve(result);
     });
   });
 }
 
+process.stdout.write(`npm test on Node ${process.version}: ${tasks.map(([name]) => name).join(", ")}\n`);
 Promise.all(tasks.map(run)).then((results) => {
-  const failed = results.filter((r) => r.code !== 0).map((r) => r.name);
-  // One closing count over both test processes, in the form CI reads.
-  const count = (label) =>
-    results
-      .filter((r) => r.name.startsWith("tests"))
-      .reduce((sum, r) => sum + Number((new RegExp(`^ℹ ${label} (\\d+)$`, "m").exec(r.out) ?? [0, 0])[1]), 0);
-  process.stdout.write(`\n${count("pass")} passed, ${count("fail")} failed, ${count("skipped")} skipped\n`);
-  process.stdout.write(
-    `${failed.length ? `npm test FAILED: ${failed.join(", ")}` : "npm test passed: typecheck, lint, tests"}\n`,
-  );
-  process.exitCode = failed.length ? 1 : 0;
+  process.stdout.write(finalReport(results));
+  process.exitCode = results.some((r) => r.code !== 0) ? 1 : 0;
 });

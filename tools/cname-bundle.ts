@@ -22,6 +22,7 @@ import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto"
 import { CNAME_BUNDLE_COMMAND, E2_CUSTOM_DOMAIN_TYPE } from "../providers/e2-custom-domain";
 import { certificateSha256 } from "../providers/tls-probe";
 import { isSecretWrapper } from "./secret-signature";
+import { parseStackArgs, UsageError } from "./stack-args";
 
 /** State type tokens of the resources that hold the origin certificate and its key. */
 export const ORIGIN_CERTIFICATE_TYPE = "cloudflare:index/originCaCertificate:OriginCaCertificate";
@@ -60,24 +61,8 @@ interface StateResource {
 }
 
 /** `--stack <name>` or `--stack=<name>`; nothing else. */
-export function parseArgs(argv: string[]): { stack?: string } {
-  let stack: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--stack" || arg === "-s") {
-      stack = argv[++i];
-      if (!stack) throw new CnameBundleError(`${arg} needs a stack name`);
-    } else if (arg.startsWith("--stack=")) {
-      stack = arg.slice("--stack=".length);
-      if (!stack) throw new CnameBundleError("--stack= needs a stack name");
-    } else {
-      throw new CnameBundleError(
-        `unknown argument ${JSON.stringify(arg)}; usage: ${CNAME_BUNDLE_COMMAND} [-- --stack <name>]`,
-      );
-    }
-  }
-  return stack === undefined ? {} : { stack };
-}
+export const parseArgs = (argv: string[]) =>
+  parseStackArgs(argv, `${CNAME_BUNDLE_COMMAND} [-- --stack <name>]`);
 
 /**
  * A property value from a stack export as a string. Secrets shown with `--show-secrets` look like
@@ -293,7 +278,7 @@ export function main(argv: string[]): number {
     );
     return 0;
   } catch (e) {
-    if (e instanceof CnameBundleError) {
+    if (e instanceof CnameBundleError || e instanceof UsageError) {
       process.stderr.write(`cname-bundle: ${e.message}\n`);
       return 1;
     }

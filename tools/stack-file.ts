@@ -11,6 +11,8 @@ export interface StackConfig {
   config: Record<string, string>;
   /** Full keys whose values are secret. */
   secretKeys: string[];
+  /** Where inside object values the encrypted leaves are: `project:key.field` (`mastodon-media:mastodonEnvExtra.SMTP_PASSWORD`). */
+  secretLeaves: string[];
 }
 
 /** What an encrypted value becomes offline: recognisable, and never the real secret. */
@@ -22,15 +24,28 @@ function isSecure(value: unknown): value is { secure: string } {
   );
 }
 
-/** Replaces `secure:` leaves inside an object value; reports whether there were any. */
-function unsecure(value: unknown, key: string): { value: unknown; secret: boolean } {
-  if (isSecure(value)) return { value: placeholderFor(key), secret: true };
+/**
+ * Replaces `secure:` leaves inside an object value; reports whether there were any, and adds the path of each
+ * one below the top level (`key.field`, `key[0]`) to `leaves`.
+ */
+function unsecure(
+  value: unknown,
+  key: string,
+  leaves: string[] = [],
+  at = key,
+): { value: unknown; secret: boolean } {
+  if (isSecure(value)) {
+    if (at !== key) leaves.push(at);
+    return { value: placeholderFor(key), secret: true };
+  }
   if (Array.isArray(value)) {
-    const parts = value.map((v, i) => unsecure(v, `${key}-${i}`));
+    const parts = value.map((v, i) => unsecure(v, `${key}-${i}`, leaves, `${at}[${i}]`));
     return { value: parts.map((p) => p.value), secret: parts.some((p) => p.secret) };
   }
   if (typeof value === "object" && value !== null) {
-    const parts = Object.entries(value).map(([k, v]) => [k, unsecure(v, `${key}-${k}`)] as const);
+    const parts = Object.entries(value).map(
+      ([k, v]) => [k, unsecure(v, `${key}-${k}`, leaves, `${at}.${k}`)] as const,
+    );
     return {
       value: Object.fromEntries(parts.map(([k, p]) => [k, p.value])),
       secret: parts.some(([, p]) => p.secret),
@@ -59,8 +74,9 @@ export function readStackConfig(projectDir: string, stack: string): StackConfig 
   const fullKey = (key: string) => (key.includes(":") ? key : `${project.name}:${key}`);
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
+  const secretLeaves: string[] = [];
   for (const [key, raw] of Object.entries(stackDoc.config ?? {})) {
-    const { value, secret } = unsecure(raw, key);
+    const { value, secret } = unsecure(raw, fullKey(key), secretLeaves);
     config[fullKey(key)] = asConfigString(value);
     if (secret) secretKeys.push(fullKey(key));
   }
@@ -70,5 +86,5 @@ export function readStackConfig(projectDir: string, stack: string): StackConfig 
     const fallback = typeof decl === "object" && decl !== null ? decl.default : decl;
     if (fallback !== undefined) config[k] = asConfigString(fallback);
   }
-  return { project: project.name, config, secretKeys };
+  return { project: project.name, config, secretKeys, secretLeaves };
 }

@@ -28,7 +28,7 @@ export function parseAdopt(value: string | undefined, problems: Problems): Setti
           "phase's entry point); remove adopt.rulesets",
       );
     } else {
-      problems.add(key, field, "one of bucket, dnsRecordId");
+      problems.unknownField("adopt", field, ["bucket", "dnsRecordId"]);
     }
   }
   return adopt;

@@ -12,12 +12,25 @@ const REFUSED_ENV_KEYS: Record<string, string> = {
 import type { Problems } from "./problems";
 import { ENV_NAME, isPlainObject, parseJson } from "./values";
 
+function parseJsonQuietly(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `secret`: some value in it is encrypted (`--secret --path`), so no value is echoed in a problem. */
 export function parseEnvExtra(
   value: string | undefined,
   problems: Problems,
+  secret = false,
 ): Record<string, string> | undefined {
   if (value === undefined) return undefined;
   const expected = 'an object of extra Mastodon variables, e.g. {"S3_FORCE_SINGLE_REQUEST": "true"}';
+  const notShown = (key: string, what: string) =>
+    problems.addHidden(key, `is not ${what} (value not shown: it holds a secret).`);
+  if (secret && !isPlainObject(parseJsonQuietly(value))) return notShown("mastodonEnvExtra", expected);
   const parsed = parseJson("mastodonEnvExtra", value, problems, expected);
   if (parsed === undefined) return undefined;
   if (!isPlainObject(parsed)) return problems.add("mastodonEnvExtra", value, expected);
@@ -34,7 +47,8 @@ export function parseEnvExtra(
     } else if (name in REFUSED_ENV_KEYS) {
       problems.addHidden(key, REFUSED_ENV_KEYS[name]);
     } else if (!["string", "number", "boolean"].includes(typeof v) || /[\r\n\0]/.test(String(v))) {
-      problems.add(key, v, "a single-line string, number or boolean");
+      if (secret) notShown(key, "a single-line string, number or boolean");
+      else problems.add(key, v, "a single-line string, number or boolean");
     } else {
       extra[name] = String(v);
     }

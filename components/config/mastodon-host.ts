@@ -29,11 +29,15 @@ export function parseMastodonHost(
     ...rest
   } = parsed;
   for (const field of Object.keys(rest))
-    problems.add(
-      `mastodonHost.${field}`,
-      field,
-      "one of host, user, port, envFile, restart, hostKey, localMediaDir",
-    );
+    problems.unknownField("mastodonHost", field, [
+      "host",
+      "user",
+      "port",
+      "envFile",
+      "restart",
+      "hostKey",
+      "localMediaDir",
+    ]);
   const hostKeyExpected =
     'the server\'s public host key, e.g. "ssh-ed25519 AAAA..." (from ssh-keyscan or /etc/ssh/ssh_host_ed25519_key.pub, without the comment)';
   if (hostKey === undefined && pushing) {

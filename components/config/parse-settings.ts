@@ -13,6 +13,7 @@ import {
 import { parseMastodonHost } from "./mastodon-host";
 import { ConfigError, Problems } from "./problems";
 import { parsePushMastodonEnv } from "./push-mastodon-env";
+import { didYouMean } from "./suggest";
 import type { Settings } from "./settings";
 import type { RawConfig } from "./stack-config";
 import {
@@ -36,13 +37,24 @@ export function parseSettings(raw: RawConfig): Settings {
 
   for (const key of Object.keys(raw.values)) {
     if (!(KNOWN_KEYS as readonly string[]).includes(key)) {
-      problems.addHidden(key, `is not a setting of this program; known settings: ${KNOWN_KEYS.join(", ")}.`);
+      problems.addHidden(
+        key,
+        `is not a setting of this program${didYouMean(key, KNOWN_KEYS)}; known settings: ${KNOWN_KEYS.join(", ")}.`,
+      );
     }
   }
 
   const domain = parseDomain(get("domain"), problems);
   const bucket = parseBucket(get("bucket") ?? DEFAULTS.bucket, problems);
   const mediaHost = domain && bucket ? `${bucket}.${domain}` : "";
+  // `domain` is the zone apex; a media host given there would be served from a host one level deeper.
+  if (domain && domain.split(".").length > 2 && domain.split(".")[0] === bucket) {
+    problems.add(
+      "domain",
+      get("domain"),
+      `the Cloudflare zone apex (e.g. example.social), not the media host: media is served from <bucket>.<domain>, which would be "${mediaHost}". If ${domain} really is the zone, choose another bucket name`,
+    );
+  }
   if (mediaHost.length > 253)
     problems.add("bucket", bucket, `a name short enough that "${mediaHost}" fits 253 characters`);
   const e2Endpoint = parseEndpoint(get("e2Endpoint"), problems);
@@ -73,7 +85,11 @@ export function parseSettings(raw: RawConfig): Settings {
     );
   }
 
-  const mastodonEnvExtra = parseEnvExtra(get("mastodonEnvExtra"), problems);
+  const mastodonEnvExtra = parseEnvExtra(
+    get("mastodonEnvExtra"),
+    problems,
+    raw.secretKeys.has("mastodonEnvExtra"),
+  );
   const zoneId = get("cloudflareZoneId");
   if (zoneId !== undefined && !ZONE_ID.test(zoneId)) {
     problems.add(
@@ -94,17 +110,14 @@ export function parseSettings(raw: RawConfig): Settings {
     ["rsa", "ecc"] as const,
     problems,
   );
-  const validityDays = parseInteger(
-    "originCertificateValidityDays",
-    get("originCertificateValidityDays"),
-    DEFAULTS.originCertificateValidityDays,
-    problems,
-  );
-  if (validityDays !== undefined && !ORIGIN_CERT_VALIDITY_DAYS.includes(validityDays)) {
+  const validityText = get("originCertificateValidityDays");
+  const validityDays =
+    validityText === undefined ? DEFAULTS.originCertificateValidityDays : Number(validityText);
+  if (validityText !== undefined && !ORIGIN_CERT_VALIDITY_DAYS.map(String).includes(validityText)) {
     problems.add(
       "originCertificateValidityDays",
-      String(validityDays),
-      `one of ${ORIGIN_CERT_VALIDITY_DAYS.join(", ")} (days)`,
+      validityText,
+      `one of ${ORIGIN_CERT_VALIDITY_DAYS.join(", ")} (days; 5475 is 15 years, the longest Cloudflare issues)`,
     );
   }
   const generation = parseInteger(
@@ -146,7 +159,7 @@ export function parseSettings(raw: RawConfig): Settings {
     () => secret("mastodonHostSshKey", true),
     pushMastodonEnv,
   );
-  // The raw value: a mastodonHost with other problems is set all the same.
+  // Only when mastodonHost is absent: when it is set but invalid, its own problems are already listed.
   if (get("mastodonHost") === undefined && get("mastodonHostSshKey") !== undefined) {
     problems.addHidden(
       "mastodonHostSshKey",

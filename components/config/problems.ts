@@ -1,6 +1,7 @@
 // How config problems are collected and reported: every one at once, naming the key, never a secret.
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE } from "./keys";
+import { didYouMean } from "./suggest";
 
 /** Thrown for bad configuration; a RunError, so Pulumi prints the message without a stack trace. */
 export class ConfigError extends pulumi.RunError {
@@ -26,5 +27,12 @@ export class Problems {
   addHidden(key: string, message: string): undefined {
     this.list.push(`${CONFIG_NAMESPACE}:${key} ${message}`);
     return undefined;
+  }
+  /** A field inside an object setting that the program does not know (`mastodonHost.envfile`). */
+  unknownField(key: string, field: string, known: readonly string[]): undefined {
+    return this.addHidden(
+      `${key}.${field}`,
+      `is an unknown field${didYouMean(field, known)}; known fields of ${key}: ${known.join(", ")}.`,
+    );
   }
 }

@@ -48,6 +48,11 @@ export interface MockRunResult {
   /** Stack outputs as sent to the engine. */
   wireOutputs: Record<string, unknown>;
   secretOutputs: string[];
+  /**
+   * What the program logged with `pulumi.log.warn`. Without an engine the SDK prints these to stderr as
+   * `warning: [runtime] …`; the harness records them here instead, so that passing tests stay quiet.
+   */
+  warnings: string[];
 }
 
 /** Answers for invokes: token → function of the invoke's args. Unknown tokens throw. */
@@ -55,6 +60,26 @@ export type InvokeAnswers = Record<string, (args: Record<string, unknown>) => Re
 
 /** Zone ID the offline zone lookup answers with: obviously fake, and 32 hex characters like a real one. */
 export const OFFLINE_ZONE_ID = "0ff11e00000000000000000000000000";
+
+/** Expiry date the mock origin certificate reports. */
+export const MOCK_EXPIRES_ON = "2041-11-20 12:00:00 +0000 UTC";
+
+/** Text found only in values these mocks make up (lookups, provider outputs), never in the program's own. */
+const MADE_UP_MARKERS = [
+  OFFLINE_ZONE_ID,
+  MOCK_EXPIRES_ON,
+  "mock-key-of-",
+  "mock-public-of-",
+  "mock-csr-of-",
+  "mock-cert-of-",
+  "mock-sha256-of-",
+];
+
+/** Whether a value (at any depth) holds something the mocks made up, rather than what a real run would show. */
+export function isMadeUpByMocks(value: unknown): boolean {
+  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? "");
+  return MADE_UP_MARKERS.some((marker) => text.includes(marker));
+}
 
 /** The lookups the program makes, answered offline. */
 export const OFFLINE_INVOKES: InvokeAnswers = {
@@ -131,7 +156,7 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
       return {
         ...inputs,
         certificate: `-----BEGIN CERTIFICATE-----\nmock-cert-of-${name}\n-----END CERTIFICATE-----\n`,
-        expiresOn: "2041-11-20 12:00:00 +0000 UTC",
+        expiresOn: MOCK_EXPIRES_ON,
       };
     case "pulumi-nodejs:dynamic/mastodon-media/e2:CustomDomain":
       // No TLS probe under mocks: report the registration as the console step not yet done.
@@ -179,6 +204,26 @@ interface MockMonitorLike {
   registerResourceOutputs(req: OutputsRequest, cb: Callback): void;
 }
 
+const RUNTIME_WARNING = "warning: [runtime] ";
+let warningsTo: string[] | undefined;
+
+/**
+ * Sends the SDK's engine-less warnings (`console.warn("warning: [runtime] …")`, see @pulumi/pulumi/log) to
+ * `into` from now until the next call; everything else written with console.warn still goes to stderr.
+ */
+function recordRuntimeWarnings(into: string[]): void {
+  if (warningsTo === undefined) {
+    const warn = console.warn.bind(console);
+    console.warn = (...args: unknown[]) => {
+      const [first] = args;
+      if (args.length === 1 && typeof first === "string" && first.startsWith(RUNTIME_WARNING))
+        warningsTo!.push(first.slice(RUNTIME_WARNING.length));
+      else warn(...args);
+    };
+  }
+  warningsTo = into;
+}
+
 /**
  * Replaces the resource monitor with Pulumi's MockMonitor, wrapped so that every registration is recorded
  * with its options. Call it again for a fresh record; each call starts a new mock monitor.
@@ -187,7 +232,15 @@ export async function installRecordingMocks(opts: MockOptions): Promise<MockRunR
   const project = opts.project ?? "mastodon-media";
   const registrations: Registration[] = [];
   const invokes: Invoke[] = [];
-  const result: MockRunResult = { registrations, invokes, outputs: {}, wireOutputs: {}, secretOutputs: [] };
+  const result: MockRunResult = {
+    registrations,
+    invokes,
+    outputs: {},
+    wireOutputs: {},
+    secretOutputs: [],
+    warnings: [],
+  };
+  recordRuntimeWarnings(result.warnings);
 
   await pulumi.runtime.setMocks(
     {
