@@ -246,7 +246,12 @@ function spawnWatched(argv: string[], logFile: string): ChildProcess {
   const script =
     'exec 3<&0; "$@" </dev/null 3<&- & pid=$!; { read _ <&3; kill -KILL "$pid" 2>/dev/null; } & exec 3<&-; wait "$pid"';
   const log = openSync(logFile, "a");
-  return spawn("sh", ["-c", script, "sh", ...argv], { stdio: ["pipe", log, log] });
+  const child = spawn("sh", ["-c", script, "sh", ...argv], { stdio: ["pipe", log, log] });
+  // A running cluster must not keep the test process alive (the shared one lives until exit): unreferenced,
+  // the exit hook ends it when everything else is done.
+  child.unref();
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return child;
 }
 
 function httpStatus(url: string): Promise<number | undefined> {
@@ -274,11 +279,13 @@ async function startOnce(options: CephRgwOptions): Promise<CephRgw> {
   const dir = mkdtempSync(join(tmpdir(), "ceph-rgw-"));
   for (const sub of ["mon", "osd", "run", "log", "rgw"]) mkdirSync(join(dir, sub));
   const children: ChildProcess[] = [];
+  // The exit hook's last resort (synchronous): the watchdogs kill the daemons; the directory goes too.
   const killAll = () => {
     for (const c of children) {
       c.stdin?.destroy();
       if (c.exitCode === null) c.kill("SIGKILL"); // the sh; its watchdog still kills the daemon
     }
+    rmSync(dir, { recursive: true, force: true });
   };
   running.add(killAll);
   hookExit();
@@ -409,6 +416,19 @@ async function startOnce(options: CephRgwOptions): Promise<CephRgw> {
     await stop();
     throw error;
   }
+}
+
+/** The name `rgw dns name` has in the shared cluster: `<bucket>.rgw.test` addresses a bucket by Host. */
+export const SHARED_DNS_NAME = "rgw.test";
+let shared: Promise<CephRgw> | undefined;
+
+/**
+ * One cluster for the whole test process, started on first use and stopped when the process exits (`npm test`
+ * runs the files that use it in one process). Tests sharing it use their own users and bucket names.
+ */
+export function sharedCephRgw(): Promise<CephRgw> {
+  shared ??= startCephRgw({ dnsName: SHARED_DNS_NAME });
+  return shared;
 }
 
 /** Starts a fresh cluster; retries once with new ports if the first attempt fails (e.g. a port taken meanwhile). */
