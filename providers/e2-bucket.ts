@@ -227,8 +227,8 @@ function headError(inputs: E2BucketInputs, result: { status?: number; detail: st
 
 function existsError(inputs: E2BucketInputs): Error {
   return new Error(
-    `${where(inputs)} already exists and this stack did not create it. To manage it (keeping its media), ` +
-      `set \`pulumi config set --path 'adopt.bucket' true\` (or add "bucket": true to the adopt setting) and run ` +
+    `${where(inputs)} already exists and this stack did not create it. To manage it (keeping its media), run ` +
+      `\`pulumi config set --path 'adopt.bucket' true\` (or add "bucket": true to the adopt setting), then ` +
       `\`pulumi up\` again; to start afresh, choose another bucket name.`,
   );
 }

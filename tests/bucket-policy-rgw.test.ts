@@ -12,12 +12,12 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { PRIVATE_PREFIXES, PUBLIC_MEDIA_PREFIXES, PROBE_PREFIX } from "../components/media-paths";
-import { cephRgwSkipReason, startCephRgw, type CephRgw } from "./support/ceph-rgw";
+import { cephRgwSkipReason, sharedCephRgw, type CephRgw } from "./support/ceph-rgw";
 import { runProgram } from "./support/program-run";
 import { minimalConfig } from "./support/stack-config";
 
 const skip = cephRgwSkipReason();
-const BUCKET = "files";
+const BUCKET = "media-policy";
 const PUBLIC_KEYS = [...PUBLIC_MEDIA_PREFIXES, PROBE_PREFIX].map((p) =>
   p === PROBE_PREFIX ? `${p}check-object` : `${p}000/000/001/original/picture.png`,
 );
@@ -56,7 +56,7 @@ describe(
 
     before(async () => {
       const [started, program] = await Promise.all([
-        startCephRgw(),
+        sharedCephRgw(),
         runProgram(minimalConfig({ bucket: BUCKET })),
       ]);
       rgw = started;
@@ -65,7 +65,7 @@ describe(
       assert.equal(registered[0]!.inputs.bucket, BUCKET);
       policy = registered[0]!.inputs.policy as string;
 
-      const key = await rgw.createUser("owner");
+      const key = await rgw.createUser("policy-owner");
       s3 = new S3Client({
         endpoint: rgw.httpsUrl,
         region: "us-east-1",
@@ -85,10 +85,7 @@ describe(
         await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: `content of ${Key}` }));
       }
     });
-    after(async () => {
-      s3?.destroy();
-      await rgw?.stop();
-    });
+    after(() => s3?.destroy()); // the shared cluster stops when the process exits
 
     it("without the policy, anonymous readers get nothing (control)", async () => {
       assert.equal((await anonymous(rgw, "GET", `/${BUCKET}/${PUBLIC_KEYS[0]}`)).status, 403);

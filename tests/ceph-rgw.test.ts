@@ -13,7 +13,14 @@ import {
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
-import { cephRgwSkipReason, startCephRgw, type CephRgw, type S3Key } from "./support/ceph-rgw";
+import {
+  cephRgwSkipReason,
+  SHARED_DNS_NAME,
+  sharedCephRgw,
+  startCephRgw,
+  type CephRgw,
+  type S3Key,
+} from "./support/ceph-rgw";
 
 const skip = cephRgwSkipReason();
 
@@ -44,51 +51,57 @@ describe(skip ? `Ceph RGW harness (skipped: ${skip})` : "Ceph RGW harness", { sk
   let a: CephRgw;
   let b: CephRgw;
   before(async () => {
-    [a, b] = await Promise.all([startCephRgw({ dnsName: "example.test" }), startCephRgw()]);
+    // `a` is the process's shared cluster (stopped at exit), `b` one of this test's own.
+    [a, b] = await Promise.all([sharedCephRgw(), startCephRgw()]);
   });
   after(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
+    await b?.stop();
   });
 
-  it("two clusters start side by side on different ports and serve S3 over HTTPS signed by the test CA", async () => {
+  it("two clusters run side by side on different ports and serve S3 over HTTPS signed by the test CA", async () => {
     assert.notEqual(a.endpointHost, b.endpointHost);
-    const keyA = await a.createUser("alice");
-    const s3 = client(a, keyA);
+    const keyB = await b.createUser("alice");
+    const s3 = client(b, keyB);
     await s3.send(new CreateBucketCommand({ Bucket: "harness" }));
     await s3.send(new PutObjectCommand({ Bucket: "harness", Key: "k", Body: "hello" }));
     const got = await s3.send(new GetObjectCommand({ Bucket: "harness", Key: "k" }));
     assert.equal(await got.Body!.transformToString(), "hello");
     // The other cluster knows neither the key nor the bucket.
-    const keyB = await b.createUser("bob");
+    const keyA = await a.createUser("harness-bob");
     await assert.rejects(
-      client(b, keyB).send(new GetObjectCommand({ Bucket: "harness", Key: "k" })),
+      client(a, keyA).send(new GetObjectCommand({ Bucket: "harness", Key: "k" })),
       (e: S3ServiceException) => e.name === "NoSuchBucket",
     );
     await assert.rejects(
-      client(b, keyA).send(new GetObjectCommand({ Bucket: "harness", Key: "k" })),
+      client(a, keyB).send(new GetObjectCommand({ Bucket: "harness", Key: "k" })),
       (e: S3ServiceException) => e.name === "InvalidAccessKeyId",
     );
   });
 
   it("with dnsName, Host <bucket>.<dnsName> addresses the bucket (e2's custom-domain shape)", async () => {
-    const owner = await a.createUser("dave");
-    await client(a, owner).send(new CreateBucketCommand({ Bucket: "files" }));
+    const owner = await a.createUser("harness-dave");
+    await client(a, owner).send(new CreateBucketCommand({ Bucket: "by-host" }));
     await client(a, owner).send(
-      new PutObjectCommand({ Bucket: "files", Key: "media/x.txt", Body: "via host" }),
+      new PutObjectCommand({ Bucket: "by-host", Key: "media/x.txt", Body: "via host" }),
     );
     const policy = {
       Version: "2012-10-17",
       Statement: [
-        { Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::files/media/*" },
+        { Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::by-host/media/*" },
       ],
     };
     await client(a, owner).send(
-      new PutBucketPolicyCommand({ Bucket: "files", Policy: JSON.stringify(policy) }),
+      new PutBucketPolicyCommand({ Bucket: "by-host", Policy: JSON.stringify(policy) }),
     );
     const body = await new Promise<string>((resolve, reject) => {
       const req = https.get(
         `${a.httpsUrl}/media/x.txt`,
-        { ca: a.caPem, servername: "localhost", headers: { host: "files.example.test" }, timeout: 10_000 },
+        {
+          ca: a.caPem,
+          servername: "localhost",
+          headers: { host: `by-host.${SHARED_DNS_NAME}` },
+          timeout: 10_000,
+        },
         (res) => {
           let text = "";
           res.on("data", (c: Buffer) => (text += c));
@@ -103,10 +116,10 @@ describe(skip ? `Ceph RGW harness (skipped: ${skip})` : "Ceph RGW harness", { sk
   });
 
   it("a read-only key reads its user's objects but PUT is refused with AccessDenied", async () => {
-    const owner = await a.createUser("carol");
+    const owner = await a.createUser("harness-carol");
     await client(a, owner).send(new CreateBucketCommand({ Bucket: "carol-bucket" }));
     await client(a, owner).send(new PutObjectCommand({ Bucket: "carol-bucket", Key: "x", Body: "1" }));
-    const readOnly = await a.createReadOnlyKey("carol");
+    const readOnly = await a.createReadOnlyKey("harness-carol");
     const ro = client(a, readOnly);
     const got = await ro.send(new GetObjectCommand({ Bucket: "carol-bucket", Key: "x" }));
     assert.equal(await got.Body!.transformToString(), "1");

@@ -17,7 +17,7 @@ import {
   makeE2BucketProvider,
   validateBucketInputs,
 } from "../providers/e2-bucket";
-import { cephRgwSkipReason, startCephRgw, type CephRgw, type S3Key } from "./support/ceph-rgw";
+import { cephRgwSkipReason, sharedCephRgw, type CephRgw, type S3Key } from "./support/ceph-rgw";
 import {
   providerProto,
   startDynamicProviderHost,
@@ -166,16 +166,13 @@ describe(
     before(async () => {
       compiled = serializeFromTypeScriptEmit();
       compiled.catch(() => undefined); // awaited by its own test
-      rgw = await startCephRgw();
+      rgw = await sharedCephRgw();
       const hostStarting = startDynamicProviderHost({ NODE_EXTRA_CA_CERTS: rgw.caFile });
       key = await rgw.createUser("pulumi");
       providerText = await serializeFromProgram(key);
       host = await hostStarting;
     });
-    after(async () => {
-      host?.close();
-      await rgw?.stop();
-    });
+    after(() => host?.close()); // the shared cluster stops when the process exits
 
     const props = (bucket: string, extra: Record<string, unknown> = {}, text = providerText) => ({
       bucket,

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as ts from "typescript";
@@ -29,6 +29,12 @@ import {
   type SniServer,
   type TestCertificate,
 } from "./support/tls-servers";
+import {
+  initFailureDetail as hostInitFailureDetail,
+  providerProto,
+  startDynamicProviderHost,
+  type DynamicProviderHost,
+} from "./support/dynamic-provider-host";
 
 const FAST = {
   connectTimeoutMs: 1_000,
@@ -540,66 +546,7 @@ describe("delete", () => {
 // project's relative imports), spoken to over gRPC the way the engine speaks to it.
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the generated gRPC/protobuf modules are untyped here */
-const grpc = pulumiRequire("@grpc/grpc-js");
-const providerProto = pulumiRequire("./proto/provider_pb");
-const providerGrpc = pulumiRequire("./proto/provider_grpc_pb");
-const statusProto = pulumiRequire("./proto/status_pb");
 const { Struct } = pulumiRequire("google-protobuf/google/protobuf/struct_pb");
-
-interface DynamicProviderHost {
-  call(method: "check" | "diff" | "create" | "read" | "delete", request: any): Promise<any>;
-  stderr(): string;
-  close(): void;
-}
-
-/** Starts the host as the engine does (`<host> <engine address>`); it prints the port it serves on. */
-function startDynamicProviderHost(): Promise<DynamicProviderHost> {
-  const hostPath = join(
-    dirname(pulumiRequire.resolve("./package.json")),
-    "cmd",
-    "dynamic-provider",
-    "index.js",
-  );
-  const { NODE_OPTIONS: _dropped, ...env } = process.env;
-  // The engine address is required by the host's command line but only used by features this provider lacks.
-  const child = spawn(process.execPath, ["--no-experimental-strip-types", hostPath, "127.0.0.1:9"], {
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error(`dynamic-provider host did not start: ${stderr}`));
-    }, 30_000);
-    child.on("error", reject);
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString();
-      const port = /^(\d+)\s*$/m.exec(stdout)?.[1];
-      if (!port) return;
-      clearTimeout(timer);
-      const client = new providerGrpc.ResourceProviderClient(
-        `127.0.0.1:${port}`,
-        grpc.credentials.createInsecure(),
-      );
-      resolve({
-        call: (method, request) =>
-          new Promise((done, fail) =>
-            client[method](request, { deadline: Date.now() + 15_000 }, (err: any, response: any) =>
-              err ? fail(err) : done(response),
-            ),
-          ),
-        stderr: () => stderr,
-        close: () => {
-          client.close();
-          child.kill();
-        },
-      });
-    });
-  });
-}
 
 /** The ErrorResourceInitFailed detail the host packs into a failed Create/Update, as the engine unpacks it. */
 function initFailureDetail(error: any): {
@@ -607,17 +554,9 @@ function initFailureDetail(error: any): {
   properties: Record<string, unknown>;
   reasons: string[];
 } {
-  const [bin] = error.metadata.get("grpc-status-details-bin");
-  assert.ok(bin, `no init-failure details on the error: ${error.message}`);
-  const status = statusProto.Status.deserializeBinary(new Uint8Array(bin));
-  const detail = status
-    .getDetailsList()[0]
-    .unpack(providerProto.ErrorResourceInitFailed.deserializeBinary, "pulumirpc.ErrorResourceInitFailed");
-  return {
-    id: detail.getId(),
-    properties: detail.getProperties().toJavaScript(),
-    reasons: detail.getReasonsList(),
-  };
+  const detail = hostInitFailureDetail(error);
+  assert.ok(detail, `no init-failure details on the error: ${error.message}`);
+  return detail;
 }
 
 /** Checks the serialized text, then drives it through the real host: check, create, diff, create, read, delete. */
