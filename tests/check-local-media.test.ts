@@ -9,22 +9,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startMediaFilesServer, type MediaFilesServer } from "./support/media-files-server";
+import { which } from "./support/which";
 
 const SCRIPT = path.join(__dirname, "..", "runtime", "check-local-media.sh");
 const BASE_TOOLS = ["find", "awk", "mktemp", "rm", "cat", "head", "tail", "tr", "id", "grep", "timeout"];
-
-function which(cmd: string): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(":")) {
-    const candidate = path.join(dir, cmd);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 interface Variant {
   label: string;

@@ -7,24 +7,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { which } from "./support/which";
 
 const SCRIPT = path.join(__dirname, "..", "runtime", "merge-env.sh");
 const BEGIN = "# >>> mastodon-media (managed by Pulumi; edit the stack, not these lines)";
 const END = "# <<< mastodon-media";
 const SUPERSEDED = "# [superseded by mastodon-media] ";
-
-function which(cmd: string): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(":")) {
-    const candidate = path.join(dir, cmd);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
 
 interface Variant {
   label: string;

@@ -2,6 +2,7 @@
 // drives it: plain objects in, plain objects out, one method per gRPC call, including Configure with the stack's
 // configuration (secrets wrapped as the engine sends them).
 import { createRequire } from "node:module";
+import { SECRET_SIG_KEY, SECRET_SIG_VALUE } from "../../tools/secret-signature";
 import { providerProto, type DynamicProviderHost, type HostMethod } from "./dynamic-provider-host";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the generated gRPC/protobuf modules are untyped here */
@@ -19,9 +20,7 @@ export class HostedResource {
   async configure(config: Record<string, string>, secretKeys: string[] = []): Promise<void> {
     const args: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(config)) {
-      args[k] = secretKeys.includes(k)
-        ? { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: v }
-        : v;
+      args[k] = secretKeys.includes(k) ? { [SECRET_SIG_KEY]: SECRET_SIG_VALUE, value: v } : v;
     }
     const req = new providerProto.ConfigureRequest();
     req.setArgs(Struct.fromJavaScript(args));
