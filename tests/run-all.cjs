@@ -1,7 +1,7 @@
 // `npm test`: type check, lint (with the format check) and every test, side by side on the machine's two
-// cores. Tests run in two processes with --test-isolation=none: the Pulumi SDK then loads twice instead of
-// once per file, which halves their CPU time. The first process takes the tests that mostly wait on child
-// processes and servers of their own, the second everything else. Prints one line per task as it ends and,
+// cores. Tests run in three processes with --test-isolation=none: the Pulumi SDK then loads three times instead
+// of once per file, which halves their CPU time. Two processes take the tests that mostly wait on child
+// processes and servers of their own (so their waits overlap), the third everything else. Prints one line per task as it ends and,
 // for a failed task, its whole output; exits non-zero if any failed, naming which.
 // The Node version is checked first, before anything that an old Node cannot run.
 const { nodeVersionProblem } = require("./support/node-version.cjs");
@@ -17,33 +17,25 @@ const fs = require("node:fs");
 const { finalReport, taskLine } = require("./support/npm-test-report.cjs");
 
 const TESTS = __dirname;
+// Tests that mostly wait on child processes and servers, in two groups that take about as long as each other;
+// the S3 ones share one Ceph cluster per process, so they stay together.
 const WAITING_ON_PROCESSES = [
-  "pulumi-load",
-  "e2-custom-domain",
-  "mastodon-env-push",
-  "media-check",
-  "merge-env",
-  "cname-bundle",
-  "tls-probe",
-  "ceph-rgw",
-  "e2-bucket-provider",
-  "bucket-policy-rgw",
-  "cloudflare-rule",
-  "purge",
-].map((name) => `tests/${name}.test.ts`);
+  ["media-check", "ceph-rgw", "e2-bucket-provider", "bucket-policy-rgw", "cname-bundle", "tls-probe"],
+  ["pulumi-load", "e2-custom-domain", "mastodon-env-push", "merge-env", "cloudflare-rule", "purge"],
+].map((group) => group.map((name) => `tests/${name}.test.ts`));
 const allTests = fs
   .readdirSync(TESTS)
   .filter((f) => f.endsWith(".test.ts"))
   .map((f) => `tests/${f}`);
-const inProcess = allTests.filter((f) => !WAITING_ON_PROCESSES.includes(f));
+const inProcess = allTests.filter((f) => !WAITING_ON_PROCESSES.flat().includes(f));
 const nodeTest = (files) => ["--import", "tsx", "--test", "--test-isolation=none", ...files];
 
 const tasks = [
-  [
-    "tests (processes and servers)",
+  ...WAITING_ON_PROCESSES.map((group, i) => [
+    `tests (servers, ${i + 1})`,
     process.execPath,
-    nodeTest(WAITING_ON_PROCESSES.filter((f) => allTests.includes(f))),
-  ],
+    nodeTest(group.filter((f) => allTests.includes(f))),
+  ]),
   ["tests (in process)", process.execPath, nodeTest(inProcess)],
   ["typecheck", "npm", ["run", "--silent", "typecheck"]],
   ["lint", "npm", ["run", "--silent", "lint"]],
