@@ -8,9 +8,10 @@
 // - The token: CLOUDFLARE_API_TOKEN, else the stack's `cloudflare:apiToken` (`pulumi config get`, decrypted by
 //   the CLI into this process, never printed or passed on a command line). It needs Cache Purge on the zone.
 // - Sizes: Paperclip keeps `<class>/<attachment>/<id partition>/<style>/<file>` (`cache/` in front for remote
-//   media). Styles, from Mastodon 4.x's models: media files `original` and `small` (a video's `small` is a PNG
-//   still; GIFs and converted videos become MP4), avatars, headers and custom emoji `original` and `static`
-//   (PNG). A custom thumbnail of a media attachment has its own file name: purge its URL too (the API's
+//   media). Styles, from mastodon/mastodon's app/models/media_attachment.rb (media files: `original` and `small`;
+//   a video's `small` is a PNG still, GIFs and converted videos become MP4), app/models/concerns/account/avatar.rb
+//   and header.rb (`original`, plus `static` PNG for GIFs) and app/models/custom_emoji.rb (`original`, `static`
+//   PNG). A custom thumbnail of a media attachment has its own file name: purge its URL too (the API's
 //   `preview_url`). Purging a URL that was never cached is harmless.
 /* eslint-disable @typescript-eslint/no-require-imports -- the SDK is loaded only when something is to be purged */
 import { execFileSync } from "node:child_process";
