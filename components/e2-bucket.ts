@@ -74,11 +74,13 @@ export class E2Bucket extends pulumi.ComponentResource {
       { parent: this, protect: args.protect ?? true, retainOnDelete: true },
     );
 
+    // Never imported, even when the bucket is adopted: a bucket made in the console has no policy to import,
+    // and creating this one is a PutBucketPolicy, which replaces whatever policy the bucket had.
     this.policyJson = JSON.stringify(publicReadPolicy(args.bucketName));
     this.policy = new BucketPolicy(
       `${name}-policy`,
       { bucket: this.bucket.bucket, policy: this.policyJson },
-      { parent: this, provider: this.provider, import: args.adopt ? args.bucketName : undefined },
+      { parent: this, provider: this.provider },
     );
 
     this.bucketName = this.bucket.bucket;

@@ -136,13 +136,13 @@ test("the policy waits for the bucket", async () => {
   );
 });
 
-test("adopting passes adopt to the bucket (no import option) and imports the policy by bucket name", async () => {
+test("adopting passes adopt to the bucket and imports nothing: the policy is created over whatever the bucket had", async () => {
   const r = await build({ adopt: true });
   const bucket = one(r, E2_BUCKET_TYPE);
   assert.equal(bucket.inputs.adopt, true);
   assert.equal(bucket.options.importId, "");
   assert.equal(bucket.options.protect, true);
-  assert.equal(one(r, "aws:s3/bucketPolicy:BucketPolicy").options.importId, "files");
+  assert.equal(one(r, "aws:s3/bucketPolicy:BucketPolicy").options.importId, "");
 });
 
 test("no ownership-controls, public-access-block or tagging resources are made (e2 lacks them)", async () => {
