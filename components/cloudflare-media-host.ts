@@ -255,7 +255,9 @@ export class CloudflareMediaHost extends pulumi.ComponentResource {
         ...rotation,
         // Cloudflare answers a refresh with the hostnames in its own order and a drifting validity, and both
         // force replacement (terraform-provider-cloudflare#6239, #5725): ignored, so a refresh never re-issues the
-        // certificate. Rotation is the generation's replacementTrigger above.
+        // certificate. Rotation is the generation's replacementTrigger above. The old values are kept only for the
+        // diff: once the engine decides to replace, it re-checks the program's own inputs (step_generator.go,
+        // "recompute the default values"), so the new certificate gets the configured hostnames and validity.
         ignoreChanges: ["hostnames", "requestedValidity"],
       },
     );

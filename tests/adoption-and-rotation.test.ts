@@ -93,6 +93,25 @@ test("bumping originCertificateGeneration re-keys only the certificate chain, cr
   assert.ok(customDomain.options.dependencies.includes(cert.urn));
 });
 
+test("a rotation registers the certificate under the same URN with the configured hostnames and validity, ignoreChanges on those two only", async () => {
+  // The program's side of a rotation after a refresh: the engine replaces with the inputs registered here (it
+  // re-checks them on a replacement; only a live run shows that, see the README's first-live-run checklist).
+  const before = await runProgram(minimalConfig());
+  const after = await runProgram(
+    minimalConfig({ originCertificateGeneration: "2", originCertificateValidityDays: "365" }),
+  );
+  const cert = (r: MockRunResult) => one(r, "cloudflare:index/originCaCertificate:OriginCaCertificate");
+  assert.equal(cert(before).inputs.requestedValidity, 5475);
+  assert.equal(cert(after).inputs.requestedValidity, 365);
+  for (const r of [before, after]) {
+    assert.deepEqual(cert(r).inputs.hostnames, ["example.social", "*.example.social"]);
+    assert.deepEqual([...cert(r).options.ignoreChanges].sort(), ["hostnames", "requestedValidity"]);
+  }
+  assert.equal(cert(after).options.replacementTrigger, 2);
+  // Same URN in both generations: the engine sees a replacement of the same resource, not a new one.
+  assert.equal(cert(after).urn, cert(before).urn);
+});
+
 test("the media bucket is protected in every configuration, so a stack destroy cannot delete media", async () => {
   for (const overrides of [{}, { verify: "false" }, { adopt: JSON.stringify({ bucket: true }) }]) {
     const r = await runProgram(minimalConfig(overrides));
