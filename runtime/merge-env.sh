@@ -19,11 +19,13 @@
 #   compose's env_file reader does likewise, so a leftover S3 line after the block would silently win; with the
 #   old lines commented out every reader sees one value.
 # - Lines it writes use the file's own line ending (CRLF when its first line ends in CRLF).
-# - A timestamped backup (ENV_FILE.bak-YYYYmmddHHMMSS) is written first; the new content goes to a temporary file
-#   in the same directory, gets the old file's owner and mode, and is renamed over the old file.
+# - A timestamped backup (ENV_FILE.mastodon-media-bak-YYYYmmddHHMMSS) is written first; the new content goes to a
+#   temporary file in the same directory, gets the old file's owner and mode, and is renamed over the old file.
 # - Each backup holds the keys the file had before, so only the newest KEEP_BACKUPS of this script's own backups
-#   are kept (names it made: .bak- then 14 digits, optionally -N); other files, links and the operator's own
-#   backups are never removed.
+#   are kept (.mastodon-media-bak- then 14 digits, optionally -N: a name nobody types by habit, unlike the
+#   common ".bak-$(date +%Y%m%d%H%M%S)"); other files, links and the operator's own backups are never removed.
+#   Backups named ENV_FILE.bak-<stamp> by earlier versions of this script look exactly like an operator's own,
+#   so they are left alone too.
 set -u
 umask 077
 
@@ -31,6 +33,7 @@ BEGIN_MARKER='# >>> mastodon-media (managed by Pulumi; edit the stack, not these
 END_MARKER='# <<< mastodon-media'
 SUPERSEDED_PREFIX='# [superseded by mastodon-media] '
 KEEP_BACKUPS=3
+BACKUP_INFIX=.mastodon-media-bak-
 
 die() {
   printf 'merge-env: %s\n' "$*" >&2
@@ -165,34 +168,38 @@ attrs() { ls -ln "$1" | awk '{ print substr($1, 1, 10), $3, $4 }'; }
 [ "$(attrs "$env_file")" = "$(attrs "$new")" ] ||
   die "cannot give a new file the owner and mode of $env_file (run as its owner or root); nothing was written"
 
+backup_prefix=$env_file$BACKUP_INFIX
 stamp=$(date +%Y%m%d%H%M%S)
 # Within one second the counter goes past the highest one there (not into a gap pruning left), so that name
 # order stays age order.
 n=0
-for f in "$env_file.bak-$stamp" "$env_file.bak-$stamp"-*; do
+for f in "$backup_prefix$stamp" "$backup_prefix$stamp"-*; do
   [ -e "$f" ] || [ -L "$f" ] || continue
-  case ${f#"$env_file.bak-$stamp"} in
+  case ${f#"$backup_prefix$stamp"} in
     "") k=1 ;;
     - | -*[!0-9]*) continue ;;
-    *) k=${f#"$env_file.bak-$stamp"-} ;;
+    *) k=${f#"$backup_prefix$stamp"-} ;;
   esac
   [ "$k" -gt "$n" ] && n=$k
 done
-if [ "$n" -eq 0 ]; then backup=$env_file.bak-$stamp; else backup=$env_file.bak-$stamp-$((n + 1)); fi
+if [ "$n" -eq 0 ]; then backup=$backup_prefix$stamp; else backup=$backup_prefix$stamp-$((n + 1)); fi
 while [ -e "$backup" ] || [ -L "$backup" ]; do
   n=$((n + 1))
-  backup=$env_file.bak-$stamp-$((n + 1))
+  backup=$backup_prefix$stamp-$((n + 1))
 done
 cp -p "$env_file" "$backup" || die "cannot write the backup $backup; nothing was written to $env_file"
 
 mv -f "$new" "$env_file" || die "cannot rename the new file over $env_file; it is unchanged (backup: $backup)"
 
-# Older backups beyond the newest KEEP_BACKUPS go; the one just written always stays (even if the clock went back).
-# Newest first by name: the 14-digit stamp, then the -N counter as a number. A failure here is only noted: the
-# merge itself is done.
-for f in "$env_file".bak-*; do
+# Older backups of this script's own beyond the newest KEEP_BACKUPS go; the one just written always stays (even
+# if the clock went back). Newest first by name: the 14-digit stamp, then the -N counter as a number. Only
+# regular files named exactly like the ones it writes are candidates. A failure here is only noted: the merge
+# itself is done.
+for f in "$backup_prefix"*; do
+  case $f in *"
+"*) continue ;; esac # awk reads one name a line
   [ -f "$f" ] && [ ! -L "$f" ] && printf '%s\n' "$f"
-done | awk -v prefix="$env_file.bak-" -v current="$backup" -v keep="$KEEP_BACKUPS" '
+done | awk -v prefix="$backup_prefix" -v current="$backup" -v keep="$KEEP_BACKUPS" '
 index($0, prefix) == 1 {
   rest = substr($0, length(prefix) + 1)
   stamp = rest; n = 1

@@ -607,7 +607,7 @@ describe(
       assert.equal(r.code, 0, r.stderr);
       assert.match(
         r.stdout,
-        /^changed \S+\.env\.production\.bak-\d{14}\nmastodon-media: restarted web and sidekiq\n$/,
+        /^changed \S+\.env\.production\.mastodon-media-bak-\d{14}\nmastodon-media: restarted web and sidekiq\n$/,
       );
       assert.ok(fs.readFileSync(file, "utf8").startsWith(ORIGINAL_ENV + "# >>> mastodon-media"));
       assert.ok(fs.readFileSync(file, "utf8").includes(ENV_BLOCK));
@@ -628,6 +628,30 @@ describe(
       assert.equal(r.stdout, "unchanged\nmastodon-media: env file unchanged; no restart\n");
       assert.equal(calls().length, callsBefore);
       assert.equal(fs.readFileSync(file, "utf8"), content);
+    });
+
+    it("a push that prunes its own backups to 3 keeps the operator's hand-made .bak-<stamp> backup", async () => {
+      const file = envFile("backups");
+      const handMade = `${file}.bak-20240101120000`;
+      fs.writeFileSync(handMade, ORIGINAL_ENV, { mode: 0o600 });
+      // Three earlier backups of its own (older than today's stamp), so this one push has one to prune.
+      const earlier = ["20250101000000", "20250101000001", "20250101000002"].map(
+        (stamp) => `.env.production.mastodon-media-bak-${stamp}`,
+      );
+      for (const name of earlier) fs.writeFileSync(path.join(path.dirname(file), name), ORIGINAL_ENV);
+      const r = await push(
+        buildEnvPushCommand({ envFile: file, restart: "none", mergeScript: script }),
+        ENV_BLOCK,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const m = /^changed (\S+)\n/.exec(r.stdout);
+      assert.ok(m, r.stdout);
+      assert.match(path.basename(m[1]), /^\.env\.production\.mastodon-media-bak-\d{14}$/);
+      assert.deepEqual(
+        fs.readdirSync(path.dirname(file)).sort(),
+        [".env.production", path.basename(handMade), path.basename(m[1]), ...earlier.slice(1)].sort(),
+      );
+      assert.equal(fs.readFileSync(handMade, "utf8"), ORIGINAL_ENV);
     });
 
     it("a restart that failed is retried by the next push although the file no longer changes", async () => {

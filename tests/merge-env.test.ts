@@ -13,6 +13,8 @@ const SCRIPT = path.join(__dirname, "..", "runtime", "merge-env.sh");
 const BEGIN = "# >>> mastodon-media (managed by Pulumi; edit the stack, not these lines)";
 const END = "# <<< mastodon-media";
 const SUPERSEDED = "# [superseded by mastodon-media] ";
+/** What the script puts between the env file's name and the stamp of a backup it writes. */
+const OWN = ".mastodon-media-bak-";
 
 interface Variant {
   label: string;
@@ -110,7 +112,7 @@ for (const variant of variants) {
       assert.equal(result.status, 0, result.stderr);
       const m = /^changed (\S+)\n$/.exec(result.stdout);
       assert.ok(m, `expected "changed <backup>", got ${JSON.stringify(result.stdout)}`);
-      assert.match(m[1], new RegExp(`^${file.replace(/[.]/g, "\\.")}\\.bak-\\d{14}(-\\d+)?$`));
+      assert.match(m[1], new RegExp(`^${(file + OWN).replace(/[.]/g, "\\.")}\\d{14}(-\\d+)?$`));
       return m[1];
     }
 
@@ -261,7 +263,7 @@ for (const variant of variants) {
       fs.mkdirSync(clock);
       fs.writeFileSync(path.join(clock, "date"), "#!/bin/sh\necho 20260101000000\n", { mode: 0o755 });
       const backups = ["a", "b", "c"].map((v) => changed(merge(file, `S3_BUCKET=${v}`, `${clock}:`), file));
-      const stem = `${file}.bak-20260101000000`;
+      const stem = `${file}${OWN}20260101000000`;
       assert.deepEqual(backups, [stem, `${stem}-2`, `${stem}-3`]);
       assert.equal(fs.readFileSync(backups[0], "utf8"), ORIGINAL);
       assert.equal(fs.readFileSync(backups[1], "utf8"), `${ORIGINAL}\n${BEGIN}\nS3_BUCKET=a\n${END}\n`);
@@ -294,21 +296,25 @@ for (const variant of variants) {
       const backups = Array.from({ length: 11 }, (_, i) =>
         changed(merge(file, `S3_BUCKET=v${i}`, clock), file),
       );
-      assert.equal(backups[10], `${file}.bak-20260101000000-11`);
+      assert.equal(backups[10], `${file}${OWN}20260101000000-11`);
       assertOnlyFiles(dir, [".env.production", ...backups.slice(8).map((b) => path.basename(b))]);
     });
 
     it("never removes the operator's own backups, links, or the backup it just wrote when the clock went back", () => {
       const { dir, file } = envDir(ORIGINAL);
+      // Names close to its own that it did not write: it prunes only exactly what it writes.
       const mine = [
+        `.env.production${OWN}manual`,
+        `.env.production${OWN}2026`,
+        `.env.production${OWN}20990101000000-x`,
+        `.env.production${OWN}20990101000000-`,
         ".env.production.bak-manual",
-        ".env.production.bak-2026",
-        ".env.production.bak-20990101000000-x",
       ];
       for (const name of mine) fs.writeFileSync(path.join(dir, name), "keep me\n");
-      fs.symlinkSync(".env.production", path.join(dir, ".env.production.bak-20990101000009"));
+      fs.symlinkSync(".env.production", path.join(dir, `.env.production${OWN}20990101000009`));
+      fs.mkdirSync(path.join(dir, `.env.production${OWN}20990101000008`));
       const future = ["20990101000001", "20990101000002", "20990101000003"].map(
-        (s) => `.env.production.bak-${s}`,
+        (s) => `.env.production${OWN}${s}`,
       );
       for (const name of future) fs.writeFileSync(path.join(dir, name), "from a clock ahead\n");
       // The clock now says 2026: the new backup is the "oldest" by name, and stays all the same.
@@ -317,10 +323,49 @@ for (const variant of variants) {
         ".env.production",
         path.basename(backup),
         ...mine,
-        ".env.production.bak-20990101000009",
+        `.env.production${OWN}20990101000009`,
+        `.env.production${OWN}20990101000008`,
         ...future.slice(1),
       ]);
       assert.equal(fs.readFileSync(backup, "utf8"), ORIGINAL);
+      for (const name of mine) assert.equal(fs.readFileSync(path.join(dir, name), "utf8"), "keep me\n");
+    });
+
+    it("never prunes a hand-made .bak-<stamp> backup or one an earlier version wrote, over many runs", () => {
+      const { dir, file } = envDir(ORIGINAL);
+      // `cp .env.production .env.production.bak-$(date +%Y%m%d%H%M%S)` by hand, and what the previous version of
+      // the script named its backups (the same form, so just as much the operator's to delete).
+      const handMade = {
+        ".env.production.bak-20240101120000": "hand-made\n",
+        ".env.production.bak-20250101000000-2": "previous version, same second\n",
+        ".env.production.bak-20250601000000": "previous version\n",
+        ".env.production.backup": "other\n",
+      };
+      for (const [name, content] of Object.entries(handMade)) fs.writeFileSync(path.join(dir, name), content);
+      const backups: string[] = [];
+      const contents: string[] = [];
+      for (const i of [0, 1, 2, 3, 4, 5]) {
+        contents.push(fs.readFileSync(file, "utf8"));
+        // Stamps later than every hand-made one, so an age-based prune over all .bak-* would pick those first.
+        backups.push(changed(merge(file, `S3_BUCKET=v${i}`, clockAt(`2026010100000${i}`)), file));
+        const own = backups.slice(Math.max(0, backups.length - 3)).map((b) => path.basename(b));
+        assertOnlyFiles(dir, [".env.production", ...own, ...Object.keys(handMade)]);
+      }
+      for (const [name, content] of Object.entries(handMade)) {
+        assert.equal(fs.readFileSync(path.join(dir, name), "utf8"), content, name);
+      }
+      for (const i of [3, 4, 5]) assert.equal(fs.readFileSync(backups[i], "utf8"), contents[i]);
+    });
+
+    it("keeps 3 of its own backups when another name holds its pattern and a line break", () => {
+      const { dir, file } = envDir(ORIGINAL);
+      // Read one name a line, this would count as a backup from 2099 and take one of the 3 places.
+      const odd = `.env.production${OWN}20990101000000\nnote`;
+      fs.writeFileSync(path.join(dir, odd), "keep me\n");
+      const backups = [0, 1, 2, 3].map((i) =>
+        changed(merge(file, `S3_BUCKET=v${i}`, clockAt(`2026010100000${i}`)), file),
+      );
+      assertOnlyFiles(dir, [".env.production", odd, ...backups.slice(1).map((b) => path.basename(b))]);
     });
 
     it(
