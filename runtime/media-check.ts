@@ -232,8 +232,9 @@ async function endpointAttempt(
     return r.ok ? { body: r.value } : r.failure;
   };
   const answers: EndpointAnswers = {};
-  // No answer at all (time-out, reset): the rest would only wait as long again; retry the pass instead.
   const judged = (): Verdict[] => judgeEndpoint(answers, content, backupsKey, target);
+  // After a request without any answer (time-out, reset) the rest would only wait as long again: the pass
+  // ends there and is retried as a whole.
   answers.listing = await settle(
     request(inputs, { ...e2, method: "GET", path: endpointPath(inputs.bucket) }),
   );

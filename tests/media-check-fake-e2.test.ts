@@ -117,6 +117,23 @@ suite("media-check script against e2 faults on loopback", { concurrency: 3 }, ()
     );
     assert.deepEqual([...e2.store.keys()], [], "the probe was left behind");
   });
+
+  test("503 SlowDown to the unsigned checks at the endpoint is retried, and the check passes once e2 refuses them", async () => {
+    const { run, e2 } = await scenario({ slowDownAnonymousFirst: 1 }, { VERIFY_TIMEOUT_SECONDS: "15" });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(
+      run.stdout,
+      /^wait e2-listing-refused: anonymous listing of https:\/\/s3\.test-region\.e2\.test\/files answered HTTP 503 \(SlowDown\) \(attempt 1; next in /m,
+    );
+    assert.deepEqual(verdictLines(run).slice(0, 5), [
+      "ok   upload",
+      "ok   e2-listing-refused",
+      "ok   e2-put-refused",
+      "ok   e2-delete-refused",
+      "ok   e2-backups-private",
+    ]);
+    assert.deepEqual([...e2.store.keys()], [], "a probe was left behind");
+  });
 });
 
 test("invalid inputs exit 2 naming each variable without echoing a secret", async () => {

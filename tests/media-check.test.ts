@@ -226,6 +226,20 @@ suite(
       assert.deepEqual(left, []);
     });
 
+    test("with the methods rule off (the stand-in forwards everything to RGW), every check still passes on the program's private bucket", async () => {
+      const { run, media, left } = await scenario({ behaviour: { noMethodsRule: true } });
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.deepEqual(verdictLines(run), [...EDGE_OK, "ok   cleanup"]);
+      const key = probeKeyOf(run);
+      assert.deepEqual(mediaLog(media), [
+        `GET /${key} 200`,
+        `GET / 403`,
+        `PUT /${key} 403`,
+        `DELETE /${key} 403`,
+      ]);
+      assert.deepEqual(left, []);
+    });
+
     test("each run writes its probe under a new _probe/ key with a new token", async () => {
       const [a, b] = [await scenario(), await scenario()];
       for (const { run } of [a, b]) assert.equal(run.code, 0, run.stdout + run.stderr);

@@ -184,6 +184,8 @@ export interface FakeE2Behaviour {
   hang?: boolean;
   /** Answer 503 SlowDown to the first this-many requests. */
   slowDownFirst?: number;
+  /** Answer 503 SlowDown to the first this-many unsigned requests. */
+  slowDownAnonymousFirst?: number;
 }
 
 export interface FakeE2 {
@@ -247,10 +249,18 @@ export async function startFakeE2(opts: KeyPair & { behaviour?: FakeE2Behaviour 
         record.status = 503;
         return xmlError(res, 503, "SlowDown");
       }
+      const anonymous = req.headers["authorization"] === undefined;
+      if (
+        anonymous &&
+        log.filter((r) => r.headers["authorization"] === undefined).length <= (b.slowDownAnonymousFirst ?? 0)
+      ) {
+        record.status = 503;
+        return xmlError(res, 503, "SlowDown");
+      }
       // Anonymous: what the program's policy allows (GET of public media and the probe), else AccessDenied.
       const publicGet =
         req.method === "GET" && id !== undefined && isPubliclyReadable(id.slice(id.indexOf("/") + 1));
-      if (req.headers["authorization"] === undefined && !publicGet) {
+      if (anonymous && !publicGet) {
         record.status = 403;
         return xmlError(res, 403, "AccessDenied");
       }
