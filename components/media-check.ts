@@ -34,7 +34,7 @@ export interface MediaCheckArgs {
   /**
    * The program's e2 access key ID (config `e2AccessKeyId`), allowed to put and delete objects in the
    * bucket. Sent as a secret. The probe objects' keys are not an input: the check makes new ones under
-   * `_probe/` on every run.
+   * `_probe/` and `backups/_mastodon-media-probe-` on every run.
    */
   accessKeyId: pulumi.Input<string>;
   /** Its secret key. Sent as a secret, only through the Command's environment. */
@@ -63,8 +63,10 @@ export interface MediaCheckArgs {
 }
 
 /**
- * Proves after a deploy that the media host works: a probe uploaded to e2 is served through Cloudflare
- * with CORS and valid TLS, and anonymous listing, PUT and DELETE are refused; and, when Mastodon has its
+ * Proves after a deploy that the media host works: at the e2 endpoint itself, anonymous listing, PUT and
+ * DELETE are refused and a private probe under `backups/` cannot be read (the edge's block rule would hide a
+ * public bucket); a probe uploaded to e2 is served through Cloudflare with CORS and valid TLS, and the edge
+ * refuses anonymous listing, PUT and DELETE too; and, when Mastodon has its
  * own key, that this key can write, read and delete there and that what it writes is served. Fails the
  * deployment, naming the first failed check and (for a key) the setting and e2's error code, otherwise.
  *

@@ -1,14 +1,19 @@
 // End-to-end check of the media host, run after every deploy that changes it (components/media-check.ts):
 //   node --import tsx runtime/media-check.ts        (from the project root; inputs from the environment)
-// Writes a probe object to e2 with the program's key, then checks through https://<MEDIA_HOST>/ that the
-// probe is served by Cloudflare with CORS and valid TLS, and that anonymous listing, PUT and DELETE are
-// refused. Then, when Mastodon has its own key, proves that key the way Mastodon will use it: it writes a
-// second probe, reads it back signed, sees it served through the media host, and deletes it. Retries with a
-// capped back-off while DNS and the edge settle, prints one line per check, exits non-zero naming the first
-// failed check, and always deletes both probes with the program's key.
+// Writes a probe object to e2 with the program's key, and a private one under backups/ (like a user's archive).
+// Then, unsigned and path-style straight at https://<E2_ENDPOINT>/<bucket>, where the bucket policy is the only
+// guard, it checks that listing, PUT and DELETE are refused (the probe read back signed is unchanged) and that
+// the backups/ probe cannot be read: the media host's block rule refuses all of these at the edge, so only the
+// endpoint shows whether the bucket itself is public. Then through https://<MEDIA_HOST>/ that the probe is
+// served by Cloudflare with CORS and valid TLS, and that the edge refuses listing, PUT and DELETE too. Then,
+// when Mastodon has its own key, proves that key the way Mastodon will use it: it writes a further probe,
+// reads it back signed, sees it served through the media host, and deletes it. Retries with a capped back-off
+// while DNS and the edge settle (a public bucket or a refused key fails at once), prints one line per check,
+// exits non-zero naming the first failed check, and always deletes every probe with the program's key.
 //
-// Probe keys are new on every run (`_probe/<random>.txt`, `_probe/<random>-mastodon.txt`), made here rather
-// than passed in, so that the Command's inputs do not change from run to run.
+// Probe keys are new on every run (`_probe/<random>.txt`, `backups/_mastodon-media-probe-<random>`,
+// `_probe/<random>-mastodon.txt`), made here rather than passed in, so that the Command's inputs do not change
+// from run to run.
 //
 // Inputs (environment only: argv shows in process lists): MEDIA_HOST, E2_ENDPOINT (host or host:port),
 // S3_BUCKET, S3_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, optionally MASTODON_ACCESS_KEY_ID and
@@ -23,14 +28,17 @@
 import { randomBytes } from "node:crypto";
 import * as https from "node:https";
 import * as tls from "node:tls";
+import { isIP } from "node:net";
 import {
   EDGE_CHECKS,
+  ENDPOINT_CHECKS,
   InputError,
   MAX_BODY_BYTES,
   connectTarget,
   firstFailure,
   formatVerdict,
   judgeEdge,
+  judgeEndpoint,
   judgeRequestError,
   judgeGet,
   judgeS3,
@@ -44,6 +52,8 @@ import {
   probeContent,
   redactor,
   type EdgeAnswers,
+  type EndpointAnswers,
+  type ProbeAfter,
   type HttpAnswer,
   type MediaCheckInputs,
   type S3Target,
@@ -83,7 +93,8 @@ function request(inputs: MediaCheckInputs, spec: RequestSpec): Promise<HttpAnswe
     const req = https.request({
       host: target.host,
       port: target.port,
-      servername: spec.name,
+      // An endpoint given as an IP address (tests) gets no SNI: RFC 6066 allows names only.
+      servername: isIP(spec.name) ? "" : spec.name,
       method: spec.method,
       path: spec.path,
       agent: false,
@@ -150,6 +161,11 @@ function mediaPath(key: string): string {
   return `/${key.split("/").map(encodeURIComponent).join("/")}`;
 }
 
+/** Path of the bucket or of an object in it at the e2 endpoint (path-style, which e2 requires). */
+function endpointPath(bucket: string, key?: string): string {
+  return `/${encodeURIComponent(bucket)}${key === undefined ? "" : mediaPath(key)}`;
+}
+
 /** Anonymous GET of `key` through the media host, as a reader's browser asks for it. */
 function readerGet(inputs: MediaCheckInputs, key: string): Promise<HttpAnswer> {
   return request(inputs, {
@@ -196,6 +212,53 @@ function handshake(inputs: MediaCheckInputs): Promise<{ code?: string; message: 
 
 function settle(p: Promise<HttpAnswer>): Promise<HttpAnswer | Error> {
   return p.catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+}
+
+/**
+ * One pass over the endpoint checks: unsigned requests straight at e2, as anyone on the internet can send them.
+ * The anonymous PUT and DELETE aim at this run's probe only; after each the probe is read back signed.
+ */
+async function endpointAttempt(
+  inputs: MediaCheckInputs,
+  store: ProbeStore,
+  probeKey: string,
+  backupsKey: string,
+  content: string,
+): Promise<Verdict[]> {
+  const e2 = { name: inputs.e2Host, port: inputs.e2Port };
+  const target = { endpoint: inputs.e2Endpoint, bucket: inputs.bucket };
+  const readBack = async (): Promise<ProbeAfter> => {
+    const r = await store.get(probeKey, stop.signal);
+    return r.ok ? { body: r.value } : r.failure;
+  };
+  const answers: EndpointAnswers = {};
+  const judged = (): Verdict[] => judgeEndpoint(answers, content, backupsKey, target);
+  // After a request without any answer (time-out, reset) the rest would only wait as long again: the pass
+  // ends there and is retried as a whole.
+  answers.listing = await settle(
+    request(inputs, { ...e2, method: "GET", path: endpointPath(inputs.bucket) }),
+  );
+  if (answers.listing instanceof Error) return judged();
+  answers.put = await settle(
+    request(inputs, {
+      ...e2,
+      method: "PUT",
+      path: endpointPath(inputs.bucket, probeKey),
+      headers: { "content-type": "text/plain" },
+      body: "anonymous write attempt by the mastodon-media check\n",
+    }),
+  );
+  if (answers.put instanceof Error) return judged();
+  answers.afterPut = await readBack();
+  answers.del = await settle(
+    request(inputs, { ...e2, method: "DELETE", path: endpointPath(inputs.bucket, probeKey) }),
+  );
+  if (answers.del instanceof Error) return judged();
+  answers.afterDel = await readBack();
+  answers.backups = await settle(
+    request(inputs, { ...e2, method: "GET", path: endpointPath(inputs.bucket, backupsKey) }),
+  );
+  return judged();
 }
 
 /** One pass over the edge checks, in order (the anonymous writes last: they may change the probe). */
@@ -307,7 +370,7 @@ async function mastodonChecks(
 }
 
 /**
- * Deletes both probes with the program's key: a few quick tries each, independent of the deadline and of a
+ * Deletes every probe with the program's key: a few quick tries each, independent of the deadline and of a
  * cancel (it must happen after a time-out). Deleting a key that is already gone succeeds.
  */
 async function cleanup(inputs: MediaCheckInputs, store: ProbeStore, keys: string[]): Promise<Verdict> {
@@ -349,6 +412,7 @@ async function main(): Promise<number> {
   const keys = probeKeys(token);
   const content = probeContent(token, inputs.mediaHost);
   const mastodonContent = probeContent(`${token} (mastodon key)`, inputs.mediaHost);
+  const backupsContent = probeContent(`${token} (private, stands for a user's archive)`, inputs.mediaHost);
   const started = Date.now();
   const deadline = started + inputs.timeoutSeconds * 1000;
   const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1)}s`;
@@ -368,10 +432,17 @@ async function main(): Promise<number> {
   try {
     const uploaded = await retrying(deadline, async () => {
       const r = await program.put(keys.program, content, stop.signal);
-      return [judgeS3("upload", PROGRAM_KEY, "write", target, failureOf(r))];
+      if (!r.ok) return [judgeS3("upload", PROGRAM_KEY, "write", target, failureOf(r))];
+      // The private probe: no ACL, like Mastodon's archives (private ACL, or none when S3_PERMISSION is empty).
+      const b = await program.put(keys.backups, backupsContent, stop.signal);
+      return [judgeS3("upload", PROGRAM_KEY, "write", target, failureOf(b))];
     });
     verdicts.push(...uploaded);
-    if (uploaded[0].ok) {
+    const endpoint = uploaded[0].ok
+      ? await retrying(deadline, () => endpointAttempt(inputs, program, keys.program, keys.backups, content))
+      : [];
+    verdicts.push(...endpoint);
+    if (uploaded[0].ok && !firstFailure(endpoint) && !stop.signal.aborted) {
       const edge = await retrying(deadline, () => edgeAttempt(inputs, keys.program, content));
       verdicts.push(...edge);
       if (mastodon && !firstFailure(edge) && !stop.signal.aborted) {
@@ -380,7 +451,8 @@ async function main(): Promise<number> {
     }
   } finally {
     // Mastodon's probe too: its own delete may have failed or never run.
-    verdicts.push(await cleanup(inputs, program, mastodon ? [keys.program, keys.mastodon] : [keys.program]));
+    const all = [keys.program, keys.backups, ...(mastodon ? [keys.mastodon] : [])];
+    verdicts.push(await cleanup(inputs, program, all));
     program.close();
     mastodon?.close();
   }
@@ -388,7 +460,7 @@ async function main(): Promise<number> {
   for (const v of verdicts) say(formatVerdict(v));
   const failed = firstFailure(verdicts);
   if (failed) {
-    const expected = [...EDGE_CHECKS, ...(mastodon ? MASTODON_CHECKS : [])];
+    const expected = [...ENDPOINT_CHECKS, ...EDGE_CHECKS, ...(mastodon ? MASTODON_CHECKS : [])];
     const skipped = expected.filter((c) => !verdicts.some((v) => v.check === c));
     complain(
       `media check failed at ${failed.check} after ${elapsed()}: ${failed.reason}` +
@@ -398,7 +470,7 @@ async function main(): Promise<number> {
     return 1;
   }
   say(
-    `media check passed after ${elapsed()}: https://${inputs.mediaHost}/ serves e2 through Cloudflare, read-only, with CORS` +
+    `media check passed after ${elapsed()}: bucket ${inputs.bucket} refuses anonymous listing, writes and archive reads at e2; https://${inputs.mediaHost}/ serves it through Cloudflare, read-only, with CORS` +
       (mastodon ? "; Mastodon's key writes, reads and deletes there" : ""),
   );
   return 0;

@@ -8,13 +8,17 @@ import { PROBE_PREFIX } from "../components/media-paths";
 /** Every check, in the order it runs and is reported. The first failed one names the failure. */
 export const CHECKS = [
   "upload",
+  "e2-listing-refused",
+  "e2-put-refused",
+  "e2-delete-refused",
+  "e2-backups-private",
   "tls",
   "get",
   "cf-ray",
   "cors",
-  "listing-refused",
-  "anonymous-put-refused",
-  "anonymous-delete-refused",
+  "edge-listing-refused",
+  "edge-put-refused",
+  "edge-delete-refused",
   "mastodon-write",
   "mastodon-read",
   "mastodon-served",
@@ -23,9 +27,16 @@ export const CHECKS = [
 ] as const;
 export type CheckName = (typeof CHECKS)[number];
 
+/**
+ * The anonymous checks made straight at the e2 endpoint, path-style, where the bucket policy is the only guard
+ * (the media host's `methods` rule refuses writes and listings before e2 sees them, so the edge cannot tell
+ * whether the bucket itself is safe).
+ */
+export const ENDPOINT_CHECKS = CHECKS.filter((c) => c.startsWith("e2-"));
+
 /** The checks made through the media host; repeated as a whole until they pass or time runs out. */
 export const EDGE_CHECKS = CHECKS.filter(
-  (c) => c !== "upload" && c !== "cleanup" && !c.startsWith("mastodon-"),
+  (c) => c !== "upload" && c !== "cleanup" && !c.startsWith("mastodon-") && !c.startsWith("e2-"),
 );
 
 /** The checks of Mastodon's own key, run after the edge passed, only when that key is given. */
@@ -269,20 +280,33 @@ export function probeContent(token: string, mediaHost: string): string {
   return `mastodon-media check probe for ${mediaHost}\ntoken ${token}\n`;
 }
 
-/** The two probe objects of one run: the program key's and Mastodon's key's. */
+/** The probe objects of one run: the program key's, the private one under backups/, and Mastodon's key's. */
 export interface ProbeKeys {
   program: string;
+  /** Written with the program's key and no ACL, like a user's archive: anonymous reads must be refused. */
+  backups: string;
   mastodon: string;
 }
 
 /**
+ * Where the private probe goes: under Mastodon's `backups/` (users' archives, PRIVATE_PREFIXES in
+ * components/media-paths.ts), beside Mastodon's own `backups/dumps/…`, never on one of its keys.
+ */
+export const BACKUPS_PROBE_PREFIX = "backups/_mastodon-media-probe-";
+
+/**
  * Object keys of this run's probes, from the run's random token: new keys every run, so no copy an edge or
  * browser cached from an earlier run can answer for this one, and no earlier run's leftover is overwritten.
- * Always under {@link PROBE_PREFIX}: the check never writes or deletes anything else.
+ * Always under {@link PROBE_PREFIX} or {@link BACKUPS_PROBE_PREFIX}: the check never writes or deletes
+ * anything else.
  */
 export function probeKeys(token: string): ProbeKeys {
   if (!/^[0-9a-f]{16,64}$/.test(token)) throw new Error("probe token must be 16-64 lower-case hex digits");
-  return { program: `${PROBE_PREFIX}${token}.txt`, mastodon: `${PROBE_PREFIX}${token}-mastodon.txt` };
+  return {
+    program: `${PROBE_PREFIX}${token}.txt`,
+    backups: `${BACKUPS_PROBE_PREFIX}${token}`,
+    mastodon: `${PROBE_PREFIX}${token}-mastodon.txt`,
+  };
 }
 
 /**
@@ -316,10 +340,10 @@ export function s3ErrorSummary(body: string): string | undefined {
   return clean(message ? `${code}: ${message}` : code);
 }
 
-/** One printable line, bounded: no control characters, at most 200 characters. */
+/** One printable line, bounded: no control characters, at most 400 characters (room for the advice). */
 function clean(text: string): string {
   const flat = text.replace(/\p{Cc}+/gu, " ").trim();
-  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
+  return flat.length > 400 ? `${flat.slice(0, 400)}…` : flat;
 }
 
 function statusText(answer: HttpAnswer): string {
@@ -509,45 +533,40 @@ export function looksLikeListing(body: string): boolean {
 }
 
 /**
- * Anonymous GET of `/` (the bucket, through the alias host) must be refused with a 4xx. A 2xx listing is
- * a public bucket: definitive, no retry. Another 2xx page (a parked domain before DNS settles) may pass.
+ * Anonymous GET of `/` through the media host. The edge's `methods` rule refuses it (403) before e2 sees it;
+ * with that rule off, e2 answers. Any 4xx passes: this only says the edge does not hand out a listing (whether
+ * the bucket itself refuses is `e2-listing-refused`). A 2xx listing fails for good; another 2xx page (a parked
+ * domain before DNS settles) is retried.
  */
 export function judgeListing(answer: HttpAnswer): Verdict {
-  if (answer.status >= 400 && answer.status < 500) return pass("listing-refused");
+  const check = "edge-listing-refused";
+  if (answer.status >= 400 && answer.status < 500) return pass(check);
   if (answer.status >= 200 && answer.status < 300) {
     return looksLikeListing(answer.body)
       ? fail(
-          "listing-refused",
-          `anonymous listing of / succeeded (HTTP ${answer.status}, ListBucketResult): the bucket is listable by anyone`,
+          check,
+          `anonymous listing of / through the media host succeeded (HTTP ${answer.status}, ListBucketResult): anyone can list the bucket`,
           false,
         )
-      : fail(
-          "listing-refused",
-          `anonymous GET of / answered HTTP ${answer.status}; expected a 4xx refusal`,
-          true,
-        );
+      : fail(check, `anonymous GET of / answered HTTP ${answer.status}; expected a 4xx refusal`, true);
   }
-  return fail(
-    "listing-refused",
-    `anonymous GET of / answered ${statusText(answer)}; expected a 4xx refusal`,
-    true,
-  );
+  return fail(check, `anonymous GET of / answered ${statusText(answer)}; expected a 4xx refusal`, true);
 }
 
 /**
- * Anonymous PUT / DELETE of the probe must be refused (403, 405, any 4xx). A 2xx means anyone can write
- * or delete media: definitive, and retrying would only write again.
+ * Anonymous PUT / DELETE of the probe through the media host: any 4xx passes (the edge's block rule answers
+ * 403; the bucket's own answer is judged by `e2-put-refused` / `e2-delete-refused`). A 2xx fails for good.
  */
 export function judgeAnonymousWrite(
-  check: "anonymous-put-refused" | "anonymous-delete-refused",
+  check: "edge-put-refused" | "edge-delete-refused",
   answer: HttpAnswer,
 ): Verdict {
-  const method = check === "anonymous-put-refused" ? "PUT" : "DELETE";
+  const method = check === "edge-put-refused" ? "PUT" : "DELETE";
   if (answer.status >= 400 && answer.status < 500) return pass(check);
   if (answer.status >= 200 && answer.status < 300) {
     return fail(
       check,
-      `anonymous ${method} of the probe was accepted (HTTP ${answer.status}): the bucket is writable by anyone`,
+      `anonymous ${method} of the probe through the media host was accepted (HTTP ${answer.status}): anyone can write there`,
       false,
     );
   }
@@ -568,8 +587,9 @@ function judgeOrError(
   check: CheckName,
   answer: HttpAnswer | Error | undefined,
   judge: (a: HttpAnswer) => Verdict,
+  missing = "not attempted: the probe GET got no answer",
 ): Verdict {
-  if (answer === undefined) return fail(check, "not attempted: the probe GET got no answer", true);
+  if (answer === undefined) return fail(check, missing, true);
   if (answer instanceof Error) return judgeRequestError(check, answer as Error & { code?: string });
   return judge(answer);
 }
@@ -586,12 +606,182 @@ export function judgeEdge(answers: EdgeAnswers, expectedBody: string): Verdict[]
     judgeOrError("get", answers.get, (a) => judgeGet(a, expectedBody)),
     judgeOrError("cf-ray", answers.get, judgeCfRay),
     judgeOrError("cors", answers.get, judgeCors),
-    judgeOrError("listing-refused", answers.listing, judgeListing),
-    judgeOrError("anonymous-put-refused", answers.put, (a) =>
-      judgeAnonymousWrite("anonymous-put-refused", a),
+    judgeOrError("edge-listing-refused", answers.listing, judgeListing),
+    judgeOrError("edge-put-refused", answers.put, (a) => judgeAnonymousWrite("edge-put-refused", a)),
+    judgeOrError("edge-delete-refused", answers.del, (a) => judgeAnonymousWrite("edge-delete-refused", a)),
+  ];
+}
+
+// ---- The bucket itself, asked anonymously at the e2 endpoint (path-style) ----
+//
+// How an answer there is read. S3 refuses an unsigned request the policy does not allow with 403 AccessDenied,
+// whatever the object (a missing key too: without s3:ListBucket S3 does not say whether a key exists), so 403
+// is the refusal. 405 MethodNotAllowed and 501 NotImplemented mean the server will not carry out that method
+// for anyone: the write did not happen either, so they count as refused for PUT, DELETE and the listing, and the
+// signed read-back of the probe that follows each anonymous write confirms nothing changed. 404 (NoSuchBucket)
+// means the endpoint does not serve this bucket path-style although the program's key just wrote to it there:
+// the check cannot judge, which is a failure, not a pass. Any other 4xx (400, 411…) says the request was
+// malformed, not that it was refused: failure. 5xx, 429 and no answer are retried.
+
+const REFUSED = new Set([403, 405, 501]);
+const MAKE_PRIVATE =
+  'make the bucket private in the e2 console (not "public": that is read and write) and keep only the program\'s read-only bucket policy';
+
+/** Where on e2 the check asked, for failure texts: `https://<endpoint>/<bucket>`. */
+export interface EndpointTarget {
+  endpoint: string;
+  bucket: string;
+}
+
+function transient(check: CheckName, what: string, answer: HttpAnswer): Verdict | undefined {
+  if (answer.status >= 500 && answer.status !== 501)
+    return fail(check, `${what} answered ${statusText(answer)}`, true);
+  if (answer.status === 429) return fail(check, `${what} answered ${statusText(answer)}`, true);
+  return undefined;
+}
+
+function unjudgeable(check: CheckName, what: string, answer: HttpAnswer, t: EndpointTarget): Verdict {
+  const why =
+    answer.status === 404
+      ? `; e2 does not serve bucket ${t.bucket} at https://${t.endpoint}/${t.bucket} although the program's key just wrote there`
+      : "";
+  return fail(check, `${what} answered ${statusText(answer)}; expected 403 AccessDenied${why}`, false);
+}
+
+/** Anonymous GET of `https://<endpoint>/<bucket>` (path-style listing): must be refused. */
+export function judgeEndpointListing(answer: HttpAnswer, t: EndpointTarget): Verdict {
+  const check = "e2-listing-refused";
+  const what = `anonymous listing of https://${t.endpoint}/${t.bucket}`;
+  if (REFUSED.has(answer.status)) return pass(check);
+  const retry = transient(check, what, answer);
+  if (retry) return retry;
+  if (answer.status >= 200 && answer.status < 300) {
+    return fail(
+      check,
+      `${what} answered HTTP ${answer.status}${looksLikeListing(answer.body) ? " with the object list" : ""}: anyone can list the bucket; ${MAKE_PRIVATE}`,
+      false,
+    );
+  }
+  return unjudgeable(check, what, answer, t);
+}
+
+/** The probe as read back with the program's key after an anonymous write: its content, or why not. */
+export type ProbeAfter = { body: string } | S3Failure;
+
+/**
+ * Anonymous PUT / DELETE of the probe at `https://<endpoint>/<bucket>/<key>`: refused (see above), and the
+ * probe, read back signed, still holds exactly what the program wrote. A 2xx fails for good: retrying would
+ * only write again.
+ */
+export function judgeEndpointWrite(
+  check: "e2-put-refused" | "e2-delete-refused",
+  answer: HttpAnswer,
+  after: ProbeAfter | undefined,
+  expected: string,
+  t: EndpointTarget,
+): Verdict {
+  const method = check === "e2-put-refused" ? "PUT" : "DELETE";
+  const what = `anonymous ${method} of the probe at https://${t.endpoint}/${t.bucket}/`;
+  if (answer.status >= 200 && answer.status < 300) {
+    return fail(
+      check,
+      `${what} was accepted (HTTP ${answer.status}): anyone can ${method === "PUT" ? "write to" : "delete from"} the bucket; ${MAKE_PRIVATE}`,
+      false,
+    );
+  }
+  const retry = transient(check, what, answer);
+  if (retry) return retry;
+  if (!REFUSED.has(answer.status)) return unjudgeable(check, what, answer, t);
+  if (after === undefined) return fail(check, `${what} was refused, but the probe was not read back`, true);
+  if ("body" in after) {
+    return after.body === expected
+      ? pass(check)
+      : fail(
+          check,
+          `${what} answered HTTP ${answer.status}, yet the probe no longer holds what the program wrote: anonymous writes reach the bucket; ${MAKE_PRIVATE}`,
+          false,
+        );
+  }
+  if (after.status === 404) {
+    return fail(
+      check,
+      `${what} answered HTTP ${answer.status}, yet the probe is gone (${after.code ?? "HTTP 404"}): anonymous deletes reach the bucket; ${MAKE_PRIVATE}`,
+      false,
+    );
+  }
+  const retryable = after.status === undefined || after.status >= 500 || after.status === 429;
+  return fail(
+    check,
+    `${what} answered HTTP ${answer.status}, but reading the probe back with e2AccessKeyId failed (${after.status === undefined ? "" : `HTTP ${after.status} `}${after.code ?? ""}${after.message ? ` ${after.message}` : ""})`,
+    retryable,
+  );
+}
+
+/**
+ * Anonymous GET of the private probe under backups/ at `https://<endpoint>/<bucket>/<key>`: only 403 passes.
+ * A 200 means anyone who learns an archive's URL can download it (a policy granting `<bucket>/*`, or reads
+ * on `backups/`). 405/501 do not count here: e2 serves anonymous GETs of public media, so a GET that is not
+ * refused for this key is not proof of privacy.
+ */
+export function judgeEndpointBackups(answer: HttpAnswer, key: string, t: EndpointTarget): Verdict {
+  const check = "e2-backups-private";
+  const what = `anonymous GET of https://${t.endpoint}/${t.bucket}/${key}`;
+  if (answer.status === 403) return pass(check);
+  const retry = transient(check, what, answer);
+  if (retry) return retry;
+  if (answer.status >= 200 && answer.status < 300) {
+    return fail(
+      check,
+      `${what} answered HTTP ${answer.status}: anyone can download users' archives (backups/); the bucket policy grants more than Mastodon's public media prefixes (e.g. ${t.bucket}/*) or the bucket is public: grant s3:GetObject only on the public prefixes, as the program's own policy does`,
+      false,
+    );
+  }
+  return fail(
+    check,
+    `${what} answered ${statusText(answer)}; expected 403 AccessDenied for a private object the program's key just wrote`,
+    false,
+  );
+}
+
+/** What the anonymous requests at the e2 endpoint got; undefined = not asked (an earlier one got no answer). */
+export interface EndpointAnswers {
+  listing?: HttpAnswer | Error;
+  put?: HttpAnswer | Error;
+  afterPut?: ProbeAfter;
+  del?: HttpAnswer | Error;
+  afterDel?: ProbeAfter;
+  backups?: HttpAnswer | Error;
+}
+
+/** Verdicts of one pass over the endpoint checks, in {@link CHECKS} order. */
+export function judgeEndpoint(
+  answers: EndpointAnswers,
+  expectedBody: string,
+  backupsKey: string,
+  t: EndpointTarget,
+): Verdict[] {
+  const missing = "not attempted: an earlier request to e2 got no answer";
+  const afterPutBody = answers.afterPut && "body" in answers.afterPut ? answers.afterPut.body : expectedBody;
+  return [
+    judgeOrError("e2-listing-refused", answers.listing, (a) => judgeEndpointListing(a, t), missing),
+    judgeOrError(
+      "e2-put-refused",
+      answers.put,
+      (a) => judgeEndpointWrite("e2-put-refused", a, answers.afterPut, expectedBody, t),
+      missing,
     ),
-    judgeOrError("anonymous-delete-refused", answers.del, (a) =>
-      judgeAnonymousWrite("anonymous-delete-refused", a),
+    judgeOrError(
+      "e2-delete-refused",
+      answers.del,
+      // Judged against what the PUT left (an accepted PUT already failed its own check).
+      (a) => judgeEndpointWrite("e2-delete-refused", a, answers.afterDel, afterPutBody, t),
+      missing,
+    ),
+    judgeOrError(
+      "e2-backups-private",
+      answers.backups,
+      (a) => judgeEndpointBackups(a, backupsKey, t),
+      missing,
     ),
   ];
 }

@@ -87,11 +87,52 @@ suite("media-check script against e2 faults on loopback", { concurrency: 3 }, ()
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /^wait upload: e2 answered HTTP 503 SlowDown \(attempt 1; next in /m);
     assert.deepEqual(verdictLines(run).slice(0, 1), ["ok   upload"]);
+    // Retried upload of both probes; the unsigned checks at the endpoint (each anonymous write followed by a
+    // signed read-back); then the cleanup of both probes.
     assert.deepEqual(
-      e2.log.map((r) => `${r.method} ${r.status}`),
-      ["PUT 503", "PUT 503", "PUT 200", "DELETE 204"],
+      e2.log.map((r) => `${r.method} ${r.headers["authorization"] ? "signed" : "anonymous"} ${r.status}`),
+      [
+        "PUT signed 503",
+        "PUT signed 503",
+        "PUT signed 200",
+        "PUT signed 200",
+        "GET anonymous 403",
+        "PUT anonymous 403",
+        "GET signed 200",
+        "DELETE anonymous 403",
+        "GET signed 200",
+        "GET anonymous 403",
+        "DELETE signed 204",
+        "DELETE signed 204",
+      ],
+    );
+    assert.deepEqual(
+      e2.log.filter((r) => !r.headers["authorization"]).map((r) => r.path.replace(/[0-9a-f]{32}/, "<token>")),
+      [
+        "/files",
+        "/files/_probe/<token>.txt",
+        "/files/_probe/<token>.txt",
+        "/files/backups/_mastodon-media-probe-<token>",
+      ],
     );
     assert.deepEqual([...e2.store.keys()], [], "the probe was left behind");
+  });
+
+  test("503 SlowDown to the unsigned checks at the endpoint is retried, and the check passes once e2 refuses them", async () => {
+    const { run, e2 } = await scenario({ slowDownAnonymousFirst: 1 }, { VERIFY_TIMEOUT_SECONDS: "15" });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(
+      run.stdout,
+      /^wait e2-listing-refused: anonymous listing of https:\/\/s3\.test-region\.e2\.test\/files answered HTTP 503 \(SlowDown\) \(attempt 1; next in /m,
+    );
+    assert.deepEqual(verdictLines(run).slice(0, 5), [
+      "ok   upload",
+      "ok   e2-listing-refused",
+      "ok   e2-put-refused",
+      "ok   e2-delete-refused",
+      "ok   e2-backups-private",
+    ]);
+    assert.deepEqual([...e2.store.keys()], [], "a probe was left behind");
   });
 });
 

@@ -1,9 +1,11 @@
 // The media check end to end against a real S3 server: the checker (runtime/media-check.ts) runs as the
 // Command runs it, writes and deletes with keys Ceph RGW really checks (SigV4, user and subuser permissions),
-// and reads through a loopback stand-in for Cloudflare that forwards readers' requests, anonymously and with
-// their Host, to RGW, which maps `<bucket>.example.test` to the bucket as e2's custom domain does and really
-// evaluates the bucket policy. The stand-in only adds what the edge adds (cf-ray, CORS) or breaks the edge
-// on demand (certificate, headers, 5xx, silence).
+// sends its unsigned listing, PUT, DELETE and backups/ read straight to RGW's endpoint path-style (as anyone
+// can to e2's), and reads through a loopback stand-in for Cloudflare that applies the program's `methods`
+// block rule and forwards what it lets through, anonymously and with the reader's Host, to RGW, which maps
+// `<bucket>.example.test` to the bucket as e2's custom domain does and really evaluates the bucket policy. The
+// stand-in only adds what the edge adds (block rule, cf-ray, CORS) or breaks the edge on demand (certificate,
+// headers, 5xx, silence).
 // What this cannot show: e2's and Cloudflare's own answers (RGW differs from e2 in details, FACTS.md); the
 // README's first-live-run checklist covers those. Faults RGW cannot produce: media-check-fake-e2.test.ts.
 import { after, before, suite, test } from "node:test";
@@ -76,10 +78,14 @@ async function bucket(setup: BucketSetup = {}): Promise<string> {
   return name;
 }
 
-/** Keys left under _probe/ in the bucket. */
+/** Probes left in the bucket (under _probe/ and the backups/ probe prefix). */
 async function probesLeft(name: string): Promise<string[]> {
-  const listed = await admin.send(new ListObjectsV2Command({ Bucket: name, Prefix: "_probe/" }));
-  return (listed.Contents ?? []).map((o) => o.Key!);
+  const left: string[] = [];
+  for (const Prefix of ["_probe/", "backups/_mastodon-media-probe-"]) {
+    const listed = await admin.send(new ListObjectsV2Command({ Bucket: name, Prefix }));
+    left.push(...(listed.Contents ?? []).map((o) => o.Key!));
+  }
+  return left;
 }
 
 interface Scenario {
@@ -141,13 +147,17 @@ async function scenario(s: Scenario = {}) {
 
 const EDGE_OK = [
   "ok   upload",
+  "ok   e2-listing-refused",
+  "ok   e2-put-refused",
+  "ok   e2-delete-refused",
+  "ok   e2-backups-private",
   "ok   tls",
   "ok   get",
   "ok   cf-ray",
   "ok   cors",
-  "ok   listing-refused",
-  "ok   anonymous-put-refused",
-  "ok   anonymous-delete-refused",
+  "ok   edge-listing-refused",
+  "ok   edge-put-refused",
+  "ok   edge-delete-refused",
 ];
 
 function mediaLog(media: { requests: { method: string; path: string; status: number }[] }): string[] {
@@ -200,12 +210,26 @@ suite(
       if (caFile) rmSync(caFile, { force: true });
     });
 
-    test("healthy media host passes every check; RGW refuses the anonymous listing, PUT and DELETE; no probe is left", async () => {
+    test("healthy media host passes every check; RGW refuses the anonymous listing, PUT, DELETE and backups/ read at its endpoint, the block rule at the edge; no probe is left", async () => {
       const { run, media, left } = await scenario();
       assert.equal(run.code, 0, run.stdout + run.stderr);
       assert.deepEqual(verdictLines(run), [...EDGE_OK, "ok   cleanup"]);
       assert.equal(run.stderr, "");
       assert.match(run.stdout, /^skip mastodon-write, mastodon-read, mastodon-served, mastodon-delete: /m);
+      const key = probeKeyOf(run);
+      assert.deepEqual(mediaLog(media), [
+        `GET /${key} 200`,
+        `GET / 403`,
+        `PUT /${key} 403`,
+        `DELETE /${key} 403`,
+      ]);
+      assert.deepEqual(left, []);
+    });
+
+    test("with the methods rule off (the stand-in forwards everything to RGW), every check still passes on the program's private bucket", async () => {
+      const { run, media, left } = await scenario({ behaviour: { noMethodsRule: true } });
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.deepEqual(verdictLines(run), [...EDGE_OK, "ok   cleanup"]);
       const key = probeKeyOf(run);
       assert.deepEqual(mediaLog(media), [
         `GET /${key} 200`,
@@ -313,7 +337,7 @@ suite(
       assert.deepEqual(left, []);
     });
 
-    test("a bucket anyone may list (policy grants s3:ListBucket) fails at listing-refused without retrying", async () => {
+    test("a bucket anyone may list (policy grants s3:ListBucket) fails at e2-listing-refused behind the block rule, without retrying", async () => {
       const listable = (name: string): PolicyDocument => ({
         ...publicReadPolicy(name),
         Statement: [
@@ -331,32 +355,130 @@ suite(
         setup: { policy: listable },
         env: { VERIFY_TIMEOUT_SECONDS: "30" },
       });
-      assertFailedAt(run, "listing-refused");
-      assert.match(run.stdout, /ListBucketResult/);
-      assert.equal(media.requests.filter((r) => r.path === "/").length, 1);
+      assertFailedAt(run, "e2-listing-refused");
+      assert.match(
+        run.stdout,
+        /^FAIL e2-listing-refused: anonymous listing of https:\/\/127\.0\.0\.1:\d+\/files-\S+ answered HTTP 200 with the object list: anyone can list the bucket; make the bucket private in the e2 console/m,
+      );
+      assert.doesNotMatch(run.stdout, /^wait /m);
+      // Stopped there: the edge (which would have blocked the listing) was never asked.
+      assert.equal(media.requests.length, 0);
       assert.deepEqual(left, []);
     });
 
-    test("a public-read-write bucket (e2's 'public') fails at listing-refused and reports the anonymous PUT and DELETE RGW accepted", async () => {
+    test("a public-read-write bucket (e2's 'public') fails at e2-listing-refused even behind the block rule, and reports the anonymous PUT and DELETE RGW accepted", async () => {
       const { run, media, left } = await scenario({
         setup: { acl: "public-read-write" },
         env: { VERIFY_TIMEOUT_SECONDS: "30" },
       });
-      assertFailedAt(run, "listing-refused");
+      assertFailedAt(run, "e2-listing-refused");
       assert.match(
         run.stdout,
-        /^FAIL anonymous-put-refused: anonymous PUT of the probe was accepted \(HTTP 200\): the bucket is writable by anyone$/m,
+        /^FAIL e2-put-refused: anonymous PUT of the probe at https:\/\/127\.0\.0\.1:\d+\/files-\S+\/ was accepted \(HTTP 200\): anyone can write to the bucket; make the bucket private in the e2 console \(not "public": that is read and write\)/m,
       );
       assert.match(
         run.stdout,
-        /^FAIL anonymous-delete-refused: anonymous DELETE of the probe was accepted \(HTTP 204\)/m,
+        /^FAIL e2-delete-refused: anonymous DELETE of the probe at \S+ was accepted \(HTTP 204\): anyone can delete from the bucket/m,
       );
-      // Definitive: one pass only, although 30 s were allowed.
-      assert.equal(media.requests.filter((r) => r.method === "PUT").length, 1);
+      // Definitive: one pass only, although 30 s were allowed; the edge was never asked.
+      assert.doesNotMatch(run.stdout, /^wait /m);
+      assert.equal(media.requests.length, 0);
       assert.deepEqual(left, []);
     });
 
-    test("a policy that lets anyone delete objects fails at anonymous-delete-refused", async () => {
+    test("the edge stand-in's block rule alone refuses PUT, DELETE and the listing of a public-read-write bucket (why the edge checks cannot judge the bucket)", async () => {
+      const name = await bucket({ acl: "public-read-write" });
+      const mediaHost = `${name}.${DNS_NAME}`;
+      const key = `_probe/${randomBytes(8).toString("hex")}.txt`;
+      for (const noMethodsRule of [false, true]) {
+        const media = await startFakeMediaHost({
+          ...pki.leaf(`*.${DNS_NAME}`),
+          host: mediaHost,
+          origin: s3Origin({ url: rgw.httpsUrl, ca: rgw.caPem }),
+          behaviour: { noMethodsRule },
+        });
+        try {
+          const ca = readFileSync(pki.caFile, "utf8");
+          const ask = (method: string, path: string): Promise<number> =>
+            new Promise((resolve, reject) => {
+              const req = https.request(
+                {
+                  host: "127.0.0.1",
+                  port: media.port,
+                  method,
+                  path,
+                  ca,
+                  servername: mediaHost,
+                  agent: false,
+                },
+                (res) => {
+                  res.resume();
+                  res.on("end", () => resolve(res.statusCode ?? 0));
+                },
+              );
+              req.setHeader("host", mediaHost);
+              req.on("error", reject);
+              req.end(method === "PUT" ? "x" : undefined);
+            });
+          const statuses = [
+            await ask("GET", "/"),
+            await ask("PUT", `/${key}`),
+            await ask("DELETE", `/${key}`),
+          ];
+          // With the rule: the edge's 403 to all three. Without it: RGW itself lists, writes and deletes.
+          assert.deepEqual(
+            statuses,
+            noMethodsRule ? [200, 200, 204] : [403, 403, 403],
+            `noMethodsRule ${noMethodsRule}`,
+          );
+        } finally {
+          await media.close();
+        }
+      }
+    });
+
+    test("a policy granting GetObject on <bucket>/* fails at e2-backups-private naming the over-broad policy, though the edge would block backups/", async () => {
+      const wholeBucket = (name: string): PolicyDocument => ({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "PublicReadEverything",
+            Effect: "Allow",
+            Principal: "*",
+            Action: "s3:GetObject",
+            Resource: `arn:aws:s3:::${name}/*`,
+          },
+        ],
+      });
+      const {
+        run,
+        media,
+        left,
+        bucket: name,
+      } = await scenario({
+        setup: { policy: wholeBucket },
+        env: { VERIFY_TIMEOUT_SECONDS: "30" },
+      });
+      assertFailedAt(run, "e2-backups-private");
+      assert.match(
+        run.stdout,
+        new RegExp(
+          `^FAIL e2-backups-private: anonymous GET of https://127\\.0\\.0\\.1:\\d+/${name}/backups/_mastodon-media-probe-[0-9a-f]{32} answered HTTP 200: anyone can download users' archives \\(backups/\\); the bucket policy grants more than Mastodon's public media prefixes \\(e\\.g\\. ${name}/\\*\\)`,
+          "m",
+        ),
+      );
+      assert.deepEqual(verdictLines(run).slice(0, 4), [
+        "ok   upload",
+        "ok   e2-listing-refused",
+        "ok   e2-put-refused",
+        "ok   e2-delete-refused",
+      ]);
+      assert.doesNotMatch(run.stdout, /^wait /m);
+      assert.equal(media.requests.length, 0);
+      assert.deepEqual(left, []);
+    });
+
+    test("a policy that lets anyone delete objects fails at e2-delete-refused", async () => {
       const deletable = (name: string): PolicyDocument => ({
         ...publicReadPolicy(name),
         Statement: [
@@ -374,7 +496,11 @@ suite(
         setup: { policy: deletable },
         env: { VERIFY_TIMEOUT_SECONDS: "30" },
       });
-      assertFailedAt(run, "anonymous-delete-refused");
+      assertFailedAt(run, "e2-delete-refused");
+      assert.match(
+        run.stdout,
+        /^FAIL e2-delete-refused: anonymous DELETE of the probe at \S+ was accepted \(HTTP 204\)/m,
+      );
       assert.deepEqual(left, []);
     });
 

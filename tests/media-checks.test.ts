@@ -1,7 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { isPubliclyReadable, PRIVATE_PREFIXES } from "../components/media-paths";
 import {
+  BACKUPS_PROBE_PREFIX,
   CHECKS,
+  EDGE_CHECKS,
+  ENDPOINT_CHECKS,
   InputError,
   backoffDelayMs,
   connectTarget,
@@ -11,6 +15,10 @@ import {
   judgeCfRay,
   judgeCors,
   judgeEdge,
+  judgeEndpoint,
+  judgeEndpointBackups,
+  judgeEndpointListing,
+  judgeEndpointWrite,
   judgeGet,
   judgeListing,
   judgeS3,
@@ -96,13 +104,20 @@ test("a URL where a host name belongs is rejected for MEDIA_HOST and E2_ENDPOINT
   assert.match(problems[1], /^E2_ENDPOINT must be "host" or "host:port"/);
 });
 
-test("probe keys are new per token, always under _probe/, one for each key", () => {
+test("probe keys are new per token: two under _probe/, the private one under backups/, which the policy keeps private", () => {
   const a = probeKeys("0123456789abcdef0123456789abcdef");
   assert.deepEqual(a, {
     program: "_probe/0123456789abcdef0123456789abcdef.txt",
+    backups: "backups/_mastodon-media-probe-0123456789abcdef0123456789abcdef",
     mastodon: "_probe/0123456789abcdef0123456789abcdef-mastodon.txt",
   });
-  assert.notEqual(probeKeys("fedcba9876543210fedcba9876543210").program, a.program);
+  assert.ok(a.backups.startsWith(BACKUPS_PROBE_PREFIX));
+  assert.ok(PRIVATE_PREFIXES.some((p) => a.backups.startsWith(p)));
+  assert.equal(isPubliclyReadable(a.backups), false);
+  assert.ok(!a.backups.startsWith("backups/dumps/"), "never on one of Mastodon's own archive keys");
+  const b = probeKeys("fedcba9876543210fedcba9876543210");
+  assert.notEqual(b.program, a.program);
+  assert.notEqual(b.backups, a.backups);
   // Only hex tokens: nothing a caller passes can climb out of the prefix.
   for (const bad of ["../../media", "", "ABC"]) assert.throws(() => probeKeys(bad), /hex/, bad);
 });
@@ -171,7 +186,7 @@ test("the last wait is cut to the deadline and none follows it", () => {
   assert.equal(nextWaitMs(1, 12_000, 12_000), undefined);
 });
 
-test("listing refused by any 4xx passes", () => {
+test("through the edge, a listing refused by any 4xx passes (the edge's own block answers 403)", () => {
   for (const status of [401, 403, 404, 405])
     assert.equal(judgeListing(answer(status)).ok, true, String(status));
 });
@@ -186,14 +201,14 @@ test("a ListBucketResult on / fails for good; another 2xx or a 5xx may still set
   assert.deepEqual([judgeListing(answer(502)).ok, judgeListing(answer(502)).retryable], [false, true]);
 });
 
-test("anonymous writes pass when refused with 403 or 405 and fail for good on 2xx", () => {
-  for (const check of ["anonymous-put-refused", "anonymous-delete-refused"] as const) {
+test("through the edge, anonymous writes pass when refused with 403 or 405 and fail for good on 2xx", () => {
+  for (const check of ["edge-put-refused", "edge-delete-refused"] as const) {
     assert.equal(judgeAnonymousWrite(check, answer(403)).ok, true);
     assert.equal(judgeAnonymousWrite(check, answer(405)).ok, true);
     for (const status of [200, 204]) {
       const v = judgeAnonymousWrite(check, answer(status));
       assert.deepEqual([v.ok, v.retryable], [false, false], `${check} ${status}`);
-      assert.match(v.reason!, /writable by anyone/);
+      assert.match(v.reason!, /accepted \(HTTP 20\d\): anyone can write there/);
     }
     assert.deepEqual(
       [judgeAnonymousWrite(check, answer(503)).ok, judgeAnonymousWrite(check, answer(503)).retryable],
@@ -325,7 +340,11 @@ test("a failed handshake yields only the tls verdict; otherwise every edge check
   const verdicts = judgeEdge({ get: healthy, listing: answer(403), put: answer(403), del: answer(405) }, "x");
   assert.deepEqual(
     verdicts.map((v) => v.check),
-    CHECKS.filter((c) => c !== "upload" && c !== "cleanup" && !c.startsWith("mastodon-")),
+    ["tls", "get", "cf-ray", "cors", "edge-listing-refused", "edge-put-refused", "edge-delete-refused"],
+  );
+  assert.deepEqual(
+    verdicts.map((v) => v.check),
+    EDGE_CHECKS,
   );
   assert.equal(firstFailure(verdicts), undefined);
 });
@@ -365,4 +384,182 @@ test("the redactor removes every registered value, including ones added later", 
   const redact = redactor(() => values);
   values.add("deadbeefsignature");
   assert.equal(redact(`a ${SECRET} b deadbeefsignature c`), "a [redacted] b [redacted] c");
+});
+
+// ---- The bucket itself at the e2 endpoint ----
+
+const T = { endpoint: "s3.eu-central-2.idrivee2.com", bucket: "files" };
+const PROBE = "probe body\n";
+const BACKUPS_KEY = "backups/_mastodon-media-probe-0123456789abcdef";
+const xmlError = (code: string): string => `<Error><Code>${code}</Code><Message></Message></Error>`;
+
+test("the endpoint checks run after upload and before the edge, in this order", () => {
+  assert.deepEqual(ENDPOINT_CHECKS, [
+    "e2-listing-refused",
+    "e2-put-refused",
+    "e2-delete-refused",
+    "e2-backups-private",
+  ]);
+  assert.ok(CHECKS.indexOf("upload") < CHECKS.indexOf("e2-listing-refused"));
+  assert.ok(CHECKS.indexOf("e2-backups-private") < CHECKS.indexOf("tls"));
+});
+
+test("endpoint listing: 403 (and 405/501, not carried out) passes; a 2xx fails for good naming the console setting", () => {
+  for (const status of [403, 405, 501]) assert.equal(judgeEndpointListing(answer(status), T).ok, true);
+  const listed = judgeEndpointListing(
+    answer(200, {}, '<ListBucketResult xmlns="x"><Name>files</Name></ListBucketResult>'),
+    T,
+  );
+  assert.deepEqual([listed.ok, listed.retryable], [false, false]);
+  assert.match(
+    listed.reason!,
+    /^anonymous listing of https:\/\/s3\.eu-central-2\.idrivee2\.com\/files answered HTTP 200 with the object list: anyone can list the bucket; make the bucket private in the e2 console/,
+  );
+});
+
+test("endpoint listing: 404 cannot be judged and fails for good; other 4xx fail; 5xx and 429 are retried", () => {
+  const missing = judgeEndpointListing(answer(404, {}, xmlError("NoSuchBucket")), T);
+  assert.deepEqual([missing.ok, missing.retryable], [false, false]);
+  assert.match(
+    missing.reason!,
+    /HTTP 404 \(NoSuchBucket\); expected 403 AccessDenied; e2 does not serve bucket files/,
+  );
+  for (const status of [400, 401, 411]) {
+    const v = judgeEndpointListing(answer(status), T);
+    assert.deepEqual([v.ok, v.retryable], [false, false], String(status));
+  }
+  for (const status of [500, 503, 429]) {
+    const v = judgeEndpointListing(answer(status, {}, xmlError("SlowDown")), T);
+    assert.deepEqual([v.ok, v.retryable], [false, true], String(status));
+  }
+});
+
+test("endpoint PUT/DELETE: refused and the probe read back unchanged passes", () => {
+  for (const check of ["e2-put-refused", "e2-delete-refused"] as const) {
+    for (const status of [403, 405, 501]) {
+      assert.equal(
+        judgeEndpointWrite(check, answer(status), { body: PROBE }, PROBE, T).ok,
+        true,
+        `${check} ${status}`,
+      );
+    }
+  }
+});
+
+test("endpoint PUT/DELETE accepted (2xx) fails for good, naming what to change", () => {
+  const put = judgeEndpointWrite("e2-put-refused", answer(200), { body: "anonymous" }, PROBE, T);
+  assert.deepEqual([put.ok, put.retryable], [false, false]);
+  assert.match(
+    put.reason!,
+    /^anonymous PUT of the probe at https:\/\/s3\.eu-central-2\.idrivee2\.com\/files\/ was accepted \(HTTP 200\): anyone can write to the bucket; make the bucket private in the e2 console \(not "public"/,
+  );
+  const del = judgeEndpointWrite(
+    "e2-delete-refused",
+    answer(204),
+    { status: 404, code: "NoSuchKey", message: "" },
+    PROBE,
+    T,
+  );
+  assert.deepEqual([del.ok, del.retryable], [false, false]);
+  assert.match(del.reason!, /was accepted \(HTTP 204\): anyone can delete from the bucket/);
+});
+
+test("endpoint PUT/DELETE answered 403 but the probe changed or vanished fails for good", () => {
+  const changed = judgeEndpointWrite("e2-put-refused", answer(403), { body: "other" }, PROBE, T);
+  assert.deepEqual([changed.ok, changed.retryable], [false, false]);
+  assert.match(changed.reason!, /yet the probe no longer holds what the program wrote/);
+  const gone = judgeEndpointWrite(
+    "e2-delete-refused",
+    answer(403),
+    { status: 404, code: "NoSuchKey", message: "" },
+    PROBE,
+    T,
+  );
+  assert.deepEqual([gone.ok, gone.retryable], [false, false]);
+  assert.match(gone.reason!, /yet the probe is gone \(NoSuchKey\)/);
+});
+
+test("endpoint PUT/DELETE: 404 and other 4xx fail for good; 5xx or an unreadable probe (no answer) are retried", () => {
+  for (const status of [400, 404, 411]) {
+    const v = judgeEndpointWrite("e2-put-refused", answer(status), { body: PROBE }, PROBE, T);
+    assert.deepEqual([v.ok, v.retryable], [false, false], String(status));
+  }
+  const slow = judgeEndpointWrite("e2-put-refused", answer(503), undefined, PROBE, T);
+  assert.deepEqual([slow.ok, slow.retryable], [false, true]);
+  const unread = judgeEndpointWrite(
+    "e2-delete-refused",
+    answer(403),
+    { code: "TIMEOUT", message: "no answer" },
+    PROBE,
+    T,
+  );
+  assert.deepEqual([unread.ok, unread.retryable], [false, true]);
+});
+
+test("backups probe: only 403 passes; 200 fails for good naming the over-broad policy", () => {
+  assert.equal(judgeEndpointBackups(answer(403, {}, xmlError("AccessDenied")), BACKUPS_KEY, T).ok, true);
+  const open = judgeEndpointBackups(answer(200, {}, "archive"), BACKUPS_KEY, T);
+  assert.deepEqual([open.ok, open.retryable], [false, false]);
+  assert.match(
+    open.reason!,
+    /^anonymous GET of https:\/\/s3\.eu-central-2\.idrivee2\.com\/files\/backups\/_mastodon-media-probe-0123456789abcdef answered HTTP 200: anyone can download users' archives \(backups\/\); the bucket policy grants more than Mastodon's public media prefixes \(e\.g\. files\/\*\)/,
+  );
+  for (const status of [404, 405, 501]) {
+    const v = judgeEndpointBackups(answer(status), BACKUPS_KEY, T);
+    assert.deepEqual([v.ok, v.retryable], [false, false], String(status));
+  }
+  assert.equal(judgeEndpointBackups(answer(503), BACKUPS_KEY, T).retryable, true);
+});
+
+test("endpoint pass: all refused passes; a DELETE is judged against what the PUT left", () => {
+  const ok = judgeEndpoint(
+    {
+      listing: answer(403),
+      put: answer(403),
+      afterPut: { body: PROBE },
+      del: answer(403),
+      afterDel: { body: PROBE },
+      backups: answer(403),
+    },
+    PROBE,
+    BACKUPS_KEY,
+    T,
+  );
+  assert.deepEqual(
+    ok.map((v) => v.check),
+    ENDPOINT_CHECKS,
+  );
+  assert.equal(firstFailure(ok), undefined);
+  const publicBucket = judgeEndpoint(
+    {
+      listing: answer(200, {}, "<ListBucketResult></ListBucketResult>"),
+      put: answer(200),
+      afterPut: { body: "anonymous" },
+      del: answer(403),
+      afterDel: { body: "anonymous" },
+      backups: answer(403),
+    },
+    PROBE,
+    BACKUPS_KEY,
+    T,
+  );
+  assert.deepEqual(
+    publicBucket.map((v) => `${v.check} ${v.ok}`),
+    ["e2-listing-refused false", "e2-put-refused false", "e2-delete-refused true", "e2-backups-private true"],
+  );
+});
+
+test("endpoint pass: a request without an answer fails retryably and the rest are not attempted", () => {
+  const err = Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+  const v = judgeEndpoint({ listing: err }, PROBE, BACKUPS_KEY, T);
+  assert.deepEqual(
+    v.map((x) => [x.check, x.ok, x.retryable]),
+    [
+      ["e2-listing-refused", false, true],
+      ["e2-put-refused", false, true],
+      ["e2-delete-refused", false, true],
+      ["e2-backups-private", false, true],
+    ],
+  );
+  assert.match(v[1].reason!, /^not attempted: an earlier request to e2 got no answer$/);
 });

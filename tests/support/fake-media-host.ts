@@ -1,12 +1,14 @@
 // Real HTTPS servers on 127.0.0.1 for the media-check tests:
-// - the media host as readers see it (Cloudflare in front of e2's custom domain): a stand-in that forwards
-//   each request, anonymously, to the origin and adds what Cloudflare's edge adds (cf-ray, and CORS from
-//   the headers rule), healthy or broken on demand. The origin is normally Ceph RGW
+// - the media host as readers see it (Cloudflare in front of e2's custom domain): a stand-in that applies the
+//   program's `methods` block rule (components/edge-rules.ts's own ALLOWED_METHODS and ALLOWED_PATH_PREFIXES),
+//   forwards what it lets through, anonymously, to the origin and adds what Cloudflare's edge adds (cf-ray, and
+//   CORS from the headers rule), healthy or broken on demand. The origin is normally Ceph RGW
 //   (tests/support/ceph-rgw.ts) started with a DNS name, so RGW itself maps the media host to the bucket as
 //   e2's custom domain does, and reads, listings and anonymous writes are judged by a real S3 server and
 //   its real bucket policy evaluation;
 // - a fake e2, only for the faults RGW cannot produce on demand: an endpoint that never answers, or answers
-//   503 SlowDown for a while. It does not check signatures (RGW does, in the other tests).
+//   503 SlowDown for a while. It does not check signatures (RGW does, in the other tests); a request without
+//   an Authorization header is treated as anonymous and refused unless it GETs a publicly readable key.
 // Certificates come from a throw-away CA made with openssl; the checker trusts it through
 // NODE_EXTRA_CA_CERTS only.
 import { execFileSync } from "node:child_process";
@@ -16,6 +18,8 @@ import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ALLOWED_METHODS, ALLOWED_PATH_PREFIXES } from "../../components/edge-rules";
+import { isPubliclyReadable } from "../../components/media-paths";
 
 export interface KeyPair {
   key: string;
@@ -180,6 +184,8 @@ export interface FakeE2Behaviour {
   hang?: boolean;
   /** Answer 503 SlowDown to the first this-many requests. */
   slowDownFirst?: number;
+  /** Answer 503 SlowDown to the first this-many unsigned requests. */
+  slowDownAnonymousFirst?: number;
 }
 
 export interface FakeE2 {
@@ -243,6 +249,21 @@ export async function startFakeE2(opts: KeyPair & { behaviour?: FakeE2Behaviour 
         record.status = 503;
         return xmlError(res, 503, "SlowDown");
       }
+      const anonymous = req.headers["authorization"] === undefined;
+      if (
+        anonymous &&
+        log.filter((r) => r.headers["authorization"] === undefined).length <= (b.slowDownAnonymousFirst ?? 0)
+      ) {
+        record.status = 503;
+        return xmlError(res, 503, "SlowDown");
+      }
+      // Anonymous: what the program's policy allows (GET of public media and the probe), else AccessDenied.
+      const publicGet =
+        req.method === "GET" && id !== undefined && isPubliclyReadable(id.slice(id.indexOf("/") + 1));
+      if (anonymous && !publicGet) {
+        record.status = 403;
+        return xmlError(res, 403, "AccessDenied");
+      }
       if (!id) {
         record.status = 400;
         return xmlError(res, 400, "InvalidRequest");
@@ -280,6 +301,18 @@ export interface MediaBehaviour {
   alwaysFail?: boolean;
   /** Complete the TLS handshake but never answer HTTP. */
   hang?: boolean;
+  /** Without the `methods` rule (the operator switched the group off): everything reaches the origin. */
+  noMethodsRule?: boolean;
+}
+
+/**
+ * Whether the program's `methods` rule blocks a request at the edge: a method other than GET, HEAD, OPTIONS,
+ * or a path outside the allowed prefixes. Mirrors the rule's expression in components/edge-rules.ts from the
+ * same data (Cloudflare's http.request.uri.path is the path without the query).
+ */
+export function blockedByMethodsRule(method: string, url: string): boolean {
+  const path = url.split("?")[0];
+  return !ALLOWED_METHODS.includes(method) || !ALLOWED_PATH_PREFIXES.some((p) => path.startsWith(p));
 }
 
 export interface FakeMediaHost {
@@ -325,6 +358,9 @@ export async function startFakeMediaHost(opts: FakeMediaHostOptions): Promise<Fa
         return send(502, { "content-type": "text/html" }, "<h1>502 Bad Gateway</h1>");
       if (req.headers["host"] !== opts.host)
         return send(404, { "content-type": "application/xml" }, "<Error><Code>NoSuchBucket</Code></Error>");
+      // The rule is for the media host only. Cloudflare's block action: 403 with its own HTML page, before anything reaches e2.
+      if (!b.noMethodsRule && blockedByMethodsRule(req.method ?? "", req.url ?? "/"))
+        return send(403, { "content-type": "text/html" }, "<h1>Sorry, you have been blocked</h1>");
       try {
         const answer = await opts.origin(
           req.method ?? "GET",
