@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import * as pulumi from "@pulumi/pulumi";
-import { RULESET_PHASES, edgeRules } from "../components/edge-rules";
+import { RULESET_PHASES, edgeRules, ruleResourceArgs } from "../components/edge-rules";
 import { CLOUDFLARE_RULE_TYPE, cloudflareRuleProvider } from "../providers/cloudflare-rule";
 import { startCloudflareStandIn } from "../tests/support/cloudflare-api";
 import { startDynamicProviderHost } from "../tests/support/dynamic-provider-host";
@@ -56,17 +56,7 @@ async function main() {
     });
     const resources = rules.map((r) => ({
       res: new HostedResource(host, `urn:pulumi:bench::mastodon-media::${CLOUDFLARE_RULE_TYPE}::${r.group}`),
-      inputs: {
-        zoneId: zone,
-        phase: r.phase,
-        ref: r.ref,
-        description: r.description,
-        expression: r.expression,
-        action: r.action,
-        ...(r.action_parameters ? { actionParameters: r.action_parameters } : {}),
-        enabled: true,
-        __provider: providerText,
-      },
+      inputs: { ...ruleResourceArgs(zone, r), __provider: providerText },
     }));
     await resources[0]!.res.configure({ "cloudflare:apiToken": token }, ["cloudflare:apiToken"]);
 

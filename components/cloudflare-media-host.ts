@@ -14,6 +14,7 @@ import {
   EDGE_RULE_GROUPS,
   edgeRules,
   isHostName,
+  ruleResourceArgs,
   type EdgeRuleGroup,
   type EdgeRuleSwitches,
 } from "./edge-rules";
@@ -280,16 +281,7 @@ export class CloudflareMediaHost extends pulumi.ComponentResource {
     for (const rule of edgeRules(args.stack, mediaHost, args.edgeRules)) {
       this.rules[rule.group] = new CloudflareRule(
         `${name}-rule-${rule.group}`,
-        {
-          zoneId: this.zoneId,
-          phase: rule.phase,
-          ref: rule.ref,
-          description: rule.description,
-          expression: rule.expression,
-          action: rule.action,
-          actionParameters: rule.action_parameters,
-          enabled: rule.enabled,
-        },
+        ruleResourceArgs(this.zoneId, rule),
         { parent: this },
       );
     }

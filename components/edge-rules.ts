@@ -192,3 +192,17 @@ export function edgeRules(stack: string, mediaHost: string, switches: EdgeRuleSw
   ];
   return all.filter((r) => switches[r.group]);
 }
+
+/** One rule as the arguments of its CloudflareRule resource in `zoneId` (camelCase; no parameters when none). */
+export function ruleResourceArgs<Z>(zoneId: Z, rule: EdgeRule) {
+  return {
+    zoneId,
+    phase: rule.phase,
+    ref: rule.ref,
+    description: rule.description,
+    expression: rule.expression,
+    action: rule.action,
+    ...(rule.action_parameters ? { actionParameters: rule.action_parameters } : {}),
+    enabled: rule.enabled,
+  };
+}

@@ -19,7 +19,7 @@ import {
   makeCloudflareRuleProvider,
   type CloudflareRuleInputs,
 } from "../providers/cloudflare-rule";
-import { RULESET_PHASES, edgeRules, type EdgeRuleSwitches } from "../components/edge-rules";
+import { RULESET_PHASES, edgeRules, ruleResourceArgs, type EdgeRuleSwitches } from "../components/edge-rules";
 import {
   startCloudflareStandIn,
   type CloudflareStandIn,
@@ -95,16 +95,7 @@ function ruleInputs(
   mediaHost = HOST,
   switches = ALL_ON,
 ): CloudflareRuleInputs[] {
-  return edgeRules(stack, mediaHost, switches).map((r) => ({
-    zoneId,
-    phase: r.phase,
-    ref: r.ref,
-    description: r.description,
-    expression: r.expression,
-    action: r.action,
-    ...(r.action_parameters ? { actionParameters: r.action_parameters } : {}),
-    enabled: r.enabled,
-  }));
+  return edgeRules(stack, mediaHost, switches).map((r) => ruleResourceArgs(zoneId, r));
 }
 
 interface State {
