@@ -10,13 +10,13 @@
 // - PUT …/entrypoint replaces the whole rule list (modelled so that a test sees it if anything used it);
 // - every request needs `Authorization: Bearer <token>`; otherwise 403 with error 10000;
 // - POST /zones/<id>/purge_cache {files: [...]} purges by URL (at most 30 per request, Free plan limit).
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { makeCertificate } from "./tls-servers";
 
 export interface StandInRule {
   id: string;
@@ -74,48 +74,9 @@ export interface CloudflareStandIn {
 
 const hex32 = () => randomBytes(16).toString("hex");
 
-function selfSignedForLoopback(): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), "cf-stand-in-"));
-  try {
-    const config = join(dir, "openssl.cnf");
-    writeFileSync(config, "[req]\ndistinguished_name = dn\n[dn]\n");
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-config",
-        config,
-        "-keyout",
-        join(dir, "key.pem"),
-        "-out",
-        join(dir, "cert.pem"),
-        "-days",
-        "2",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-      ],
-      { stdio: "pipe", timeout: 20_000 },
-    );
-    return {
-      cert: readFileSync(join(dir, "cert.pem"), "utf8"),
-      key: readFileSync(join(dir, "key.pem"), "utf8"),
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 /** Starts the stand-in on 127.0.0.1; `token` is the only API token it accepts. */
 export async function startCloudflareStandIn(token: string): Promise<CloudflareStandIn> {
-  const { cert, key } = selfSignedForLoopback();
+  const { certificatePem: cert, privateKeyPem: key } = makeCertificate(["127.0.0.1"]);
   const caDir = mkdtempSync(join(tmpdir(), "cf-stand-in-ca-"));
   const caFile = join(caDir, "ca.pem");
   writeFileSync(caFile, cert);

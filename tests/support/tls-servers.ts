@@ -18,7 +18,8 @@ export interface TestCertificate {
 const OPENSSL_TIMEOUT_MS = 20_000;
 
 /**
- * Makes a self-signed certificate for `names` (the first is also the CN). `ec` keys keep the tests fast;
+ * Makes a self-signed certificate for `names` (host names or IP addresses; the first is also the CN). `ec`
+ * keys keep the tests fast;
  * `rsa` matches Cloudflare's default `origin-rsa` request type.
  */
 export function makeCertificate(names: string[], keyType: "ec" | "rsa" = "ec"): TestCertificate {
@@ -47,7 +48,7 @@ export function makeCertificate(names: string[], keyType: "ec" | "rsa" = "ec"): 
         "-subj",
         `/CN=${names[0]}`,
         "-addext",
-        `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`,
+        `subjectAltName=${names.map((n) => `${net.isIP(n) ? "IP" : "DNS"}:${n}`).join(",")}`,
       ],
       { stdio: "pipe", timeout: OPENSSL_TIMEOUT_MS },
     );
