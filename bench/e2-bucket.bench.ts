@@ -14,6 +14,18 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
 
 /** Serializes one exported provider in a fresh process; returns the milliseconds serializeFunction took. */
+/** Runs `script` in a fresh Node process with tsx, from the project root; returns what it printed. */
+function runFresh(script: string): string {
+  const { NODE_OPTIONS: _tsx, ...env } = process.env;
+  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", script], {
+    cwd: ROOT,
+    env,
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return r.stdout;
+}
+
 function serializeOnce(file: string, exported: string): { ms: number; chars: number } {
   const script = `
     const pulumi = require("@pulumi/pulumi");
@@ -22,14 +34,7 @@ function serializeOnce(file: string, exported: string): { ms: number; chars: num
     pulumi.runtime.serializeFunction(() => mod.${exported}, { allowSecrets: true }).then((sf) => {
       process.stdout.write(JSON.stringify({ ms: performance.now() - started, chars: sf.text.length }));
     });`;
-  const { NODE_OPTIONS: _tsx, ...env } = process.env;
-  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", script], {
-    cwd: ROOT,
-    env,
-    encoding: "utf8",
-  });
-  if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout);
+  return JSON.parse(runFresh(script));
 }
 
 async function main() {
@@ -111,14 +116,7 @@ function serializeBoth(): number {
       await pulumi.runtime.serializeFunction(() => e2BucketProvider, { allowSecrets: true });
       process.stdout.write(String(performance.now() - started));
     })();`;
-  const { NODE_OPTIONS: _tsx, ...env } = process.env;
-  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", script], {
-    cwd: ROOT,
-    env,
-    encoding: "utf8",
-  });
-  if (r.status !== 0) throw new Error(r.stderr);
-  return Number(r.stdout);
+  return Number(runFresh(script));
 }
 
 /** The provider text as the program serializes it (in this process, through tsx). */
@@ -127,14 +125,7 @@ function serializeText(): { text: string } {
     const pulumi = require("@pulumi/pulumi");
     const { e2BucketProvider } = require("./providers/e2-bucket.ts");
     pulumi.runtime.serializeFunction(() => e2BucketProvider, { allowSecrets: true }).then((sf) => process.stdout.write(sf.text));`;
-  const { NODE_OPTIONS: _tsx, ...env } = process.env;
-  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", script], {
-    cwd: ROOT,
-    env,
-    encoding: "utf8",
-  });
-  if (r.status !== 0) throw new Error(r.stderr);
-  return { text: r.stdout };
+  return { text: runFresh(script) };
 }
 
 main().catch((err: Error) => {
