@@ -166,7 +166,7 @@ test("an endpoint with another scheme, a path or a port is rejected", () => {
 
 test("a secret stored in plain text is rejected without echoing it", () => {
   const raw = minimalConfig();
-  const plain: RawConfig = { values: raw.values, secretKeys: new Set(["e2AccessKeyId"]) };
+  const plain: RawConfig = { ...raw, secretKeys: new Set(["e2AccessKeyId"]) };
   const problems = problemsOf(plain);
   const problem = problems.find((p) => p.startsWith("mastodon-media:e2SecretAccessKey "));
   assert.ok(problem?.includes("pulumi config set --secret e2SecretAccessKey"));
@@ -337,7 +337,7 @@ test("a valid mastodonHost with a plain-text SSH key reports only that the key i
     mastodonHostSshKey: SECRET_VALUES.mastodonHostSshKey,
   });
   const plain: RawConfig = {
-    values: raw.values,
+    ...raw,
     secretKeys: new Set([...raw.secretKeys].filter((k) => k !== "mastodonHostSshKey")),
   };
   const problems = problemsOf(plain);
@@ -380,7 +380,7 @@ test("a domain whose first label is the bucket is flagged: domain is the zone ap
 test("a bad value inside a mastodonEnvExtra holding a secret is reported without the value", () => {
   const raw = minimalConfig({ mastodonEnvExtra: JSON.stringify({ SMTP_PASSWORD: "hunter2\nline" }) });
   const secret: RawConfig = {
-    values: raw.values,
+    ...raw,
     secretKeys: new Set([...raw.secretKeys, "mastodonEnvExtra"]),
   };
   const problems = problemsOf(secret);
@@ -388,6 +388,7 @@ test("a bad value inside a mastodonEnvExtra holding a secret is reported without
   assert.ok(problem?.includes("value not shown"), problems.join("\n"));
   assert.ok(!problems.join("\n").includes("hunter2"), "the secret value leaked into the message");
   const notObject: RawConfig = {
+    ...raw,
     values: { ...raw.values, mastodonEnvExtra: "hunter2" },
     secretKeys: secret.secretKeys,
   };

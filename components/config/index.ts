@@ -3,12 +3,12 @@
 // One file per concern: keys and defaults, the Settings shape, reading the stack, reporting problems, and
 // one parser per kind of value.
 export {
-  CONFIG_NAMESPACE,
   DEFAULTS,
   KNOWN_KEYS,
   MANAGED_ENV_KEYS,
   OBJECT_KEYS,
   ORIGIN_CERT_VALIDITY_DAYS,
+  PROJECT_NAME,
   SECRET_KEYS,
 } from "./keys";
 export type {

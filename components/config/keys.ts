@@ -7,8 +7,13 @@ import type { DnsRecordMode, OriginKeyType } from "./settings";
 
 export { MAX_WAIT_SECONDS, MAX_TIMEOUT_SECONDS };
 
-/** Config namespace: the project name in Pulumi.yaml. */
-export const CONFIG_NAMESPACE = "mastodon-media";
+/**
+ * The project name in this repository's Pulumi.yaml. Config is not read under this name but under the running
+ * project's (`pulumi.getProject()`): `pulumi new` renames the project to what the user typed and stores the
+ * answers as `<that name>:<key>` (pulumi/pulumi pkg/cmd/pulumi/project/newcmd/config.go, resolveTemplateConfig).
+ * Only tests and offline tools without a Pulumi.yaml to ask fall back to it.
+ */
+export const PROJECT_NAME = "mastodon-media";
 
 /** Validities Cloudflare's Origin CA accepts, in days. */
 export const ORIGIN_CERT_VALIDITY_DAYS: readonly number[] = [7, 30, 90, 365, 730, 1095, 5475];

@@ -29,7 +29,7 @@ import {
 
 /** Parses and validates raw stack config. Throws ConfigError listing every problem. */
 export function parseSettings(raw: RawConfig): Settings {
-  const problems = new Problems();
+  const problems = new Problems(raw.namespace);
   const get = (key: string): string | undefined => {
     const v = raw.values[key];
     return v === undefined || v === "" ? undefined : v;

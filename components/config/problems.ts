@@ -1,6 +1,5 @@
 // How config problems are collected and reported: every one at once, naming the key, never a secret.
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE } from "./keys";
 import { didYouMean } from "./suggest";
 
 /** Thrown for bad configuration; a RunError, so Pulumi prints the message without a stack trace. */
@@ -18,14 +17,16 @@ export const show = (value: unknown) => JSON.stringify(value);
 /** Collects problems while parsing so that the operator sees all of them in one run. */
 export class Problems {
   readonly list: string[] = [];
+  /** `namespace`: the project name, so that each message names the full key (`<project>:<key>`). */
+  constructor(private readonly namespace: string) {}
   add(key: string, value: unknown, expected: string): undefined {
     const got = value === undefined ? "is not set" : `is ${show(value)}`;
-    this.list.push(`${CONFIG_NAMESPACE}:${key} ${got}; expected ${expected}.`);
+    this.list.push(`${this.namespace}:${key} ${got}; expected ${expected}.`);
     return undefined;
   }
   /** For secrets and other values that must not be echoed. */
   addHidden(key: string, message: string): undefined {
-    this.list.push(`${CONFIG_NAMESPACE}:${key} ${message}`);
+    this.list.push(`${this.namespace}:${key} ${message}`);
     return undefined;
   }
   /** A field inside an object setting that the program does not know (`mastodonHost.envfile`). */

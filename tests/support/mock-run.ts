@@ -229,7 +229,7 @@ function recordRuntimeWarnings(into: string[]): void {
  * with its options. Call it again for a fresh record; each call starts a new mock monitor.
  */
 export async function installRecordingMocks(opts: MockOptions): Promise<MockRunResult> {
-  const project = opts.project ?? "mastodon-media";
+  const project = opts.project ?? "mastodon-media"; // PROJECT_NAME in components/config/keys.ts
   const registrations: Registration[] = [];
   const invokes: Invoke[] = [];
   const result: MockRunResult = {

@@ -14,6 +14,7 @@ export function runProgram(
 ): Promise<MockRunResult> {
   return runProgramUnderMocks({
     programDir: PROJECT_DIR,
+    project: raw.namespace,
     stack,
     ...fullKeys(raw),
     typescript: false,

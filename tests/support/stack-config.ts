@@ -1,5 +1,5 @@
 // A valid stack configuration for tests, as the CLI hands it to the program (full keys, string values).
-import { CONFIG_NAMESPACE, type RawConfig } from "../../components/config";
+import { PROJECT_NAME, type RawConfig } from "../../components/config";
 
 export const SECRET_VALUES = {
   e2AccessKeyId: "E2KEYID0000000000001",
@@ -11,7 +11,10 @@ export const SECRET_VALUES = {
 };
 
 /** Bare keys → values of a minimal valid stack; secrets are marked secret. */
-export function minimalConfig(overrides: Record<string, string | undefined> = {}): RawConfig {
+export function minimalConfig(
+  overrides: Record<string, string | undefined> = {},
+  namespace = PROJECT_NAME,
+): RawConfig {
   const values: Record<string, string> = {
     domain: "example.social",
     e2Endpoint: "s3.eu-central-2.idrivee2.com",
@@ -23,13 +26,11 @@ export function minimalConfig(overrides: Record<string, string | undefined> = {}
     else values[k] = v;
   }
   const secretKeys = new Set(Object.keys(values).filter((k) => k in SECRET_VALUES));
-  return { values, secretKeys };
+  return { namespace, values, secretKeys };
 }
 
-/** The same config with full keys, for the program runner. */
+/** The same config with full keys (`<namespace>:<key>`), for the program runner. */
 export function fullKeys(raw: RawConfig): { config: Record<string, string>; secretKeys: string[] } {
-  const config = Object.fromEntries(
-    Object.entries(raw.values).map(([k, v]) => [`${CONFIG_NAMESPACE}:${k}`, v]),
-  );
-  return { config, secretKeys: [...raw.secretKeys].map((k) => `${CONFIG_NAMESPACE}:${k}`) };
+  const config = Object.fromEntries(Object.entries(raw.values).map(([k, v]) => [`${raw.namespace}:${k}`, v]));
+  return { config, secretKeys: [...raw.secretKeys].map((k) => `${raw.namespace}:${k}`) };
 }
