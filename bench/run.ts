@@ -19,7 +19,7 @@ import {
 } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { readStackConfig } from "../tools/stack-file";
+import { EXAMPLE_STACK, readStackConfig } from "../tools/stack-file";
 
 const ROOT = path.join(__dirname, "..");
 const ENTRY = path.join(ROOT, "tests", "support", "run-as-pulumi.cjs");
@@ -38,7 +38,7 @@ function median(xs: number[]): number {
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 function loadOnce(programDir: string, env: NodeJS.ProcessEnv): Promise<Load> {
-  const { config, secretKeys } = readStackConfig(ROOT, "dev");
+  const { config, secretKeys } = readStackConfig(ROOT, EXAMPLE_STACK);
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const { NODE_OPTIONS: _ignored, ...parentEnv } = process.env;
@@ -46,7 +46,7 @@ function loadOnce(programDir: string, env: NodeJS.ProcessEnv): Promise<Load> {
       env: {
         ...parentEnv,
         ...env,
-        MOCK_RUN_OPTIONS: JSON.stringify({ programDir, stack: "dev", config, secretKeys }),
+        MOCK_RUN_OPTIONS: JSON.stringify({ programDir, stack: EXAMPLE_STACK, config, secretKeys }),
       },
       stdio: ["ignore", "ignore", "pipe", "pipe"],
     });

@@ -5,7 +5,7 @@ import * as assert from "node:assert/strict";
 import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { readStackConfig } from "../tools/stack-file";
+import { EXAMPLE_STACK, readStackConfig } from "../tools/stack-file";
 import { runAsPulumi } from "./support/pulumi-child";
 import { PROJECT_DIR } from "./support/program-run";
 import { SECRET_VALUES, fullKeys, minimalConfig } from "./support/stack-config";
@@ -17,11 +17,14 @@ describe("loading the program as pulumi up does", { concurrency: true }, () => {
   let firstLoadDone: () => void = () => {};
   const firstLoad = new Promise<void>((resolve) => (firstLoadDone = resolve));
 
-  test("the example dev stack loads through Pulumi's ts-node and registers the bucket and its policy", async () => {
-    const { config, secretKeys } = readStackConfig(PROJECT_DIR, "dev");
-    const run = await runAsPulumi({ programDir: PROJECT_DIR, stack: "dev", config, secretKeys }).finally(
-      firstLoadDone,
-    );
+  test("the example stack loads through Pulumi's ts-node and registers the bucket and its policy", async () => {
+    const { config, secretKeys } = readStackConfig(PROJECT_DIR, EXAMPLE_STACK);
+    const run = await runAsPulumi({
+      programDir: PROJECT_DIR,
+      stack: EXAMPLE_STACK,
+      config,
+      secretKeys,
+    }).finally(firstLoadDone);
     assert.ok(run.ok, `load failed: ${run.error?.message}\n${run.stderr}`);
     assert.equal(run.tsNodeRegistered, true, "ts-node was not registered for .ts");
     const types = run.result!.registrations.map((r) => r.type);
@@ -75,9 +78,9 @@ describe("loading the program as pulumi up does", { concurrency: true }, () => {
   });
 
   test("with PULUMI_NODEJS_TRANSPILE_ONLY=true, as the deploy workflow runs after npm test type-checked, it loads too", async () => {
-    const { config, secretKeys } = readStackConfig(PROJECT_DIR, "dev");
+    const { config, secretKeys } = readStackConfig(PROJECT_DIR, EXAMPLE_STACK);
     const run = await runAsPulumi(
-      { programDir: PROJECT_DIR, stack: "dev", config, secretKeys },
+      { programDir: PROJECT_DIR, stack: EXAMPLE_STACK, config, secretKeys },
       { PULUMI_NODEJS_TRANSPILE_ONLY: "true" },
     );
     assert.ok(run.ok, `load failed: ${run.error?.message}`);

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { OFFLINE_INVOKES, runProgramUnderMocks } from "./support/mock-run";
 import { maskEnvBlock, renderSynth, synth, type SynthIo } from "../tools/synth";
-import { placeholderFor, readStackConfig } from "../tools/stack-file";
+import { EXAMPLE_STACK, placeholderFor, readStackConfig } from "../tools/stack-file";
 import { PROJECT_DIR } from "./support/program-run";
 
 /** A folder with the project's Pulumi.yaml and stack files of the tests' own. */
@@ -15,11 +15,11 @@ let stackDir: string;
 before(() => {
   stackDir = mkdtempSync(path.join(tmpdir(), "synth-"));
   copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(stackDir, "Pulumi.yaml"));
-  // The dev stack plus an encrypted leaf inside mastodonEnvExtra.
-  const dev = readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8");
+  // The example stack plus an encrypted leaf inside mastodonEnvExtra.
+  const example = readFileSync(path.join(PROJECT_DIR, `Pulumi.${EXAMPLE_STACK}.yaml`), "utf8");
   writeFileSync(
     path.join(stackDir, "Pulumi.leaf.yaml"),
-    `${dev.trimEnd()}\n    SMTP_PASSWORD:\n      secure: v1:placeholder:smtp\n`,
+    `${example.trimEnd()}\n    SMTP_PASSWORD:\n      secure: v1:placeholder:smtp\n`,
   );
   // Without a bucket-scoped Mastodon key: the program warns.
   writeFileSync(
@@ -63,7 +63,7 @@ function recordingIo(): SynthIo & { out: string; err: string } {
 }
 
 test("stack files become program config: defaults applied, objects as JSON, secure values as placeholders", () => {
-  const { config, secretKeys } = readStackConfig(PROJECT_DIR, "dev");
+  const { config, secretKeys } = readStackConfig(PROJECT_DIR, EXAMPLE_STACK);
   assert.equal(config["mastodon-media:domain"], "example.social");
   assert.equal(config["mastodon-media:dnsRecord"], "host");
   assert.equal(config["mastodon-media:edgeRules"], JSON.stringify(["ssl", "cache", "headers", "methods"]));
@@ -79,6 +79,38 @@ test("stack files become program config: defaults applied, objects as JSON, secu
   assert.ok(!secretKeys.includes("mastodon-media:domain"));
 });
 
+test("stack files are read as the CLI reads them: bare keys in the project's namespace, project values applied", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "stack-file-"));
+  try {
+    writeFileSync(
+      path.join(dir, "Pulumi.yaml"),
+      [
+        "name: renamed",
+        "config:",
+        "  bucket: { type: string, default: files }",
+        "  edgeRules: [ssl]",
+        "  pulumi:tags: { value: { pulumi:template: ../mastodon-media } }",
+      ].join("\n"),
+    );
+    writeFileSync(
+      path.join(dir, "Pulumi.one.yaml"),
+      "config:\n  domain: example.net\n  renamed:e2AccessKeyId:\n    secure: v1:abc\n",
+    );
+    const { project, config, secretKeys } = readStackConfig(dir, "one", (c) => `plain(${c})`);
+    assert.equal(project, "renamed");
+    assert.deepEqual(config, {
+      "renamed:domain": "example.net",
+      "renamed:e2AccessKeyId": "plain(v1:abc)",
+      "renamed:bucket": "files",
+      "renamed:edgeRules": JSON.stringify(["ssl"]),
+      "pulumi:tags": JSON.stringify({ "pulumi:template": "../mastodon-media" }),
+    });
+    assert.deepEqual(secretKeys, ["renamed:e2AccessKeyId"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("a stack without a file is reported by name", () => {
   assert.throws(() => readStackConfig(PROJECT_DIR, "no-such-instance"), /Pulumi\.no-such-instance\.yaml/);
 });
@@ -90,17 +122,17 @@ test("credentials in the env block are masked, everything else kept", () => {
   );
 });
 
-test("synth prints the tree, policy, rules and masked env block of the dev stack", async () => {
-  const { config, secretKeys } = readStackConfig(PROJECT_DIR, "dev");
+test("synth prints the tree, policy, rules and masked env block of the example stack", async () => {
+  const { config, secretKeys } = readStackConfig(PROJECT_DIR, EXAMPLE_STACK);
   const result = await runProgramUnderMocks({
     programDir: PROJECT_DIR,
-    stack: "dev",
+    stack: EXAMPLE_STACK,
     config,
     secretKeys,
     typescript: false,
     invokes: OFFLINE_INVOKES,
   });
-  const text = renderSynth("dev", result);
+  const text = renderSynth(EXAMPLE_STACK, result);
   assert.match(text, /^## Resources \(\d+\)$/m);
   assert.match(
     text,
@@ -124,7 +156,7 @@ test("synth's usage errors: an unknown argument, --stack without a name; exit 1,
     [["-s"], /^synth: -s needs a stack name; usage: npm run synth/],
     [["--stack", "--bogus"], /^synth: --stack needs a stack name; usage:/],
     [["--stack="], /^synth: --stack= needs a stack name; usage:/],
-    [["--stack", "dev", "extra"], /^synth: unknown argument "extra"; usage:/],
+    [["--stack", EXAMPLE_STACK, "extra"], /^synth: unknown argument "extra"; usage:/],
   ];
   for (const [argv, message] of cases) {
     const io = recordingIo();
@@ -193,9 +225,10 @@ test("synth lists the program's warnings, which pulumi up prints too", async () 
     /^## Warnings \(`pulumi up` prints these too\)\n {2}- Mastodon gets the program's own e2 key\./m,
   );
   assert.ok(!io.err.includes("warning: [runtime]"), io.err);
-  // The dev stack has a bucket-scoped key and no mastodonHost: nothing to warn about.
-  const dev = recordingIo();
-  dev.stackDir = PROJECT_DIR;
-  assert.equal(await synth([], dev), 0, dev.err);
-  assert.ok(!dev.out.includes("## Warnings"), dev.out);
+  // The example stack (synth's default) has a bucket-scoped key and no mastodonHost: nothing to warn about.
+  const example = recordingIo();
+  example.stackDir = PROJECT_DIR;
+  assert.equal(await synth([], example), 0, example.err);
+  assert.ok(example.out.includes(`stack "${EXAMPLE_STACK}"`), example.out);
+  assert.ok(!example.out.includes("## Warnings"), example.out);
 });

@@ -310,9 +310,10 @@ describe("the stack-listing step, run with bash", () => {
     assert.match(script, /GITHUB_OUTPUT/);
   });
 
-  test("it lists each instance's stack, sorted, leaving out Pulumi.yaml and the dev example", () => {
+  test("it lists each instance's stack, sorted, leaving out Pulumi.yaml and the example stack", () => {
     const { status, lines } = listStacks([
       "Pulumi.yaml",
+      "Pulumi.example.yaml",
       "Pulumi.dev.yaml",
       "Pulumi.staging.yaml",
       "Pulumi.prod.yaml",
@@ -320,11 +321,11 @@ describe("the stack-listing step, run with bash", () => {
       "README.md",
     ]);
     assert.equal(status, 0);
-    assert.deepEqual(matrix(lines), ["eu-west.social_2", "prod", "staging"]);
+    assert.deepEqual(matrix(lines), ["dev", "eu-west.social_2", "prod", "staging"]);
   });
 
-  test("it prints an empty matrix when only the dev example exists", () => {
-    const { status, lines } = listStacks(["Pulumi.yaml", "Pulumi.dev.yaml"]);
+  test("it prints an empty matrix when only the example stack exists", () => {
+    const { status, lines } = listStacks(["Pulumi.yaml", "Pulumi.example.yaml"]);
     assert.equal(status, 0);
     assert.deepEqual(matrix(lines), []);
   });

@@ -15,7 +15,7 @@ import {
   type Registration,
 } from "../tests/support/mock-run";
 import { parseStackArgs } from "./stack-args";
-import { readStackConfig } from "./stack-file";
+import { EXAMPLE_STACK, readStackConfig } from "./stack-file";
 import { CLOUDFLARE_RULE_TYPE } from "../providers/cloudflare-rule";
 
 export const SYNTH_USAGE = "npm run synth [-- --stack <name>]";
@@ -139,7 +139,7 @@ export async function synth(argv: string[], io: SynthIo): Promise<number> {
   let stack: string;
   let stackConfig: ReturnType<typeof readStackConfig>;
   try {
-    stack = parseStackArgs(argv, SYNTH_USAGE).stack ?? "dev";
+    stack = parseStackArgs(argv, SYNTH_USAGE).stack ?? EXAMPLE_STACK;
     stackConfig = readStackConfig(io.stackDir, stack);
   } catch (err) {
     io.stderr(`synth: ${(err as Error).message}\n`);
