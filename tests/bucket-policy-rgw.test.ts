@@ -15,6 +15,7 @@ import { PRIVATE_PREFIXES, PUBLIC_MEDIA_PREFIXES, PROBE_PREFIX } from "../compon
 import { cephRgwSkipReason, sharedCephRgw, type CephRgw } from "./support/ceph-rgw";
 import { runProgram } from "./support/program-run";
 import { minimalConfig } from "./support/stack-config";
+import { HANG_LIMIT_MS } from "./support/hang-limit";
 
 const skip = cephRgwSkipReason();
 const BUCKET = "media-policy";
@@ -33,7 +34,12 @@ function anonymous(rgw: CephRgw, method: string, path: string): Promise<{ status
   return new Promise((resolve, reject) => {
     const req = https.request(
       `${rgw.httpsUrl}${path}`,
-      { method, ca: rgw.caPem, timeout: 10_000, headers: method === "PUT" ? { "content-length": "2" } : {} },
+      {
+        method,
+        ca: rgw.caPem,
+        timeout: HANG_LIMIT_MS,
+        headers: method === "PUT" ? { "content-length": "2" } : {},
+      },
       (res) => {
         let body = "";
         res.on("data", (c: Buffer) => (body += c));
@@ -74,8 +80,8 @@ describe(
         maxAttempts: 1,
         requestChecksumCalculation: "WHEN_REQUIRED",
         requestHandler: {
-          connectionTimeout: 5_000,
-          requestTimeout: 10_000,
+          connectionTimeout: HANG_LIMIT_MS,
+          requestTimeout: HANG_LIMIT_MS,
           httpsAgent: new https.Agent({ ca: rgw.caPem }),
         },
       });

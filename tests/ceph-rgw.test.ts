@@ -21,6 +21,7 @@ import {
   type CephRgw,
   type S3Key,
 } from "./support/ceph-rgw";
+import { HANG_LIMIT_MS } from "./support/hang-limit";
 
 const skip = cephRgwSkipReason();
 
@@ -32,8 +33,8 @@ function client(rgw: CephRgw, key: S3Key): S3Client {
     credentials: key,
     maxAttempts: 1,
     requestHandler: {
-      connectionTimeout: 5_000,
-      requestTimeout: 10_000,
+      connectionTimeout: HANG_LIMIT_MS,
+      requestTimeout: HANG_LIMIT_MS,
       httpsAgent: new https.Agent({ ca: rgw.caPem }),
     },
   });
@@ -100,7 +101,7 @@ describe(skip ? `Ceph RGW harness (skipped: ${skip})` : "Ceph RGW harness", { sk
           ca: a.caPem,
           servername: "localhost",
           headers: { host: `by-host.${SHARED_DNS_NAME}` },
-          timeout: 10_000,
+          timeout: HANG_LIMIT_MS,
         },
         (res) => {
           let text = "";

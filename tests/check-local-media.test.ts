@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startMediaFilesServer, type MediaFilesServer } from "./support/media-files-server";
 import { which } from "./support/which";
+import { HANG_LIMIT_MS } from "./support/hang-limit";
 
 const SCRIPT = path.join(__dirname, "..", "runtime", "check-local-media.sh");
 const BASE_TOOLS = ["find", "awk", "mktemp", "rm", "cat", "head", "tail", "tr", "id", "grep", "timeout"];
@@ -158,7 +159,7 @@ describe("check-local-media.sh", () => {
           let stderr = "";
           child.stdout.on("data", (d) => (stdout += d));
           child.stderr.on("data", (d) => (stderr += d));
-          const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+          const timer = setTimeout(() => child.kill("SIGKILL"), HANG_LIMIT_MS);
           child.on("error", reject);
           child.on("close", (status) => {
             clearTimeout(timer);
@@ -307,7 +308,7 @@ describe("check-local-media.sh", () => {
         const r = spawnSync(dash!, [SCRIPT, dir, "https://localhost:1", "files", "e"], {
           env: { PATH: bin },
           encoding: "utf8",
-          timeout: 10_000,
+          timeout: HANG_LIMIT_MS,
         });
         assert.equal(r.status, 1, r.stdout + r.stderr);
         assert.match(r.stderr, /awk failed while sampling/);
@@ -332,7 +333,7 @@ describe("check-local-media.sh", () => {
         const r = spawnSync(dash!, [SCRIPT, dir, "https://localhost:1", "files", "e"], {
           env: { PATH: bin },
           encoding: "utf8",
-          timeout: 10_000,
+          timeout: HANG_LIMIT_MS,
         });
         assert.equal(r.status, 1, r.stdout + r.stderr);
         assert.match(r.stderr, /cannot list all of/);

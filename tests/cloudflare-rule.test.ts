@@ -35,6 +35,7 @@ import {
 } from "./support/mock-run";
 import { PROJECT_DIR } from "./support/program-run";
 import { fullKeys, minimalConfig } from "./support/stack-config";
+import { HANG_LIMIT_MS } from "./support/hang-limit";
 
 const TOKEN = `cf-token-${randomBytes(12).toString("hex")}`;
 const ALL_ON: EdgeRuleSwitches = { ssl: true, cache: true, headers: true, methods: true };
@@ -233,7 +234,7 @@ function serializeFromTypeScriptEmit(): string {
       {
         env: { ...env, NODE_PATH: join(__dirname, "..", "node_modules") },
         encoding: "utf8",
-        timeout: 60_000,
+        timeout: HANG_LIMIT_MS,
       },
     );
     assert.equal(run.status, 0, run.stderr);

@@ -25,6 +25,7 @@ import {
   type DynamicProviderHost,
 } from "./support/dynamic-provider-host";
 import { installRecordingMocks, runInMockStack } from "./support/mock-run";
+import { HANG_LIMIT_MS } from "./support/hang-limit";
 
 const skip = cephRgwSkipReason();
 const URN = `urn:pulumi:test::mastodon-media::mastodon-media:e2:Bucket$${E2_BUCKET_TYPE}::media-bucket`;
@@ -77,7 +78,7 @@ async function serializeFromTypeScriptEmit(): Promise<{ text: string; containsSe
       );
       let stdout = "";
       let stderr = "";
-      const timer = setTimeout(() => child.kill(), 30_000);
+      const timer = setTimeout(() => child.kill(), HANG_LIMIT_MS);
       child.stdout.on("data", (c: Buffer) => (stdout += c));
       child.stderr.on("data", (c: Buffer) => (stderr += c));
       child.on("close", (code) => {

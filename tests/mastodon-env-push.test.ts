@@ -24,6 +24,7 @@ import {
   type MastodonRestart,
 } from "../components/mastodon-env-push";
 import { Command as LocalCommand } from "@pulumi/command/local/command";
+import { HANG_LIMIT_MS } from "./support/hang-limit";
 import { startMediaFilesServer, type MediaFilesServer } from "./support/media-files-server";
 import {
   installRecordingMocks,
@@ -274,7 +275,7 @@ for (const shell of [["dash"], ["busybox", "sh"]]) {
           spawnSync(shell[0], [...shell.slice(1), "-c", cmd], {
             input: ENV_BLOCK,
             encoding: "utf8",
-            timeout: 10_000,
+            timeout: HANG_LIMIT_MS,
             env: { PATH: process.env.PATH, TMPDIR: dir },
           });
         const first = run();
@@ -387,7 +388,7 @@ function runShell(
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), HANG_LIMIT_MS);
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);
@@ -423,23 +424,28 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Resolves once the server at port sends its SSH banner, or rejects after the deadline. */
-async function waitForBanner(port: number, deadline: number): Promise<void> {
+/**
+ * Resolves once the server at port sends its SSH banner; rejects as soon as sshd exits, or at the hang limit.
+ * Each try waits for the banner or the end of its connection, however long a busy machine takes to send it.
+ */
+async function waitForBanner(port: number, sshd: ChildProcess): Promise<void> {
+  const deadline = Date.now() + HANG_LIMIT_MS;
   while (Date.now() < deadline) {
+    if (sshd.exitCode !== null || sshd.signalCode !== null) throw new Error("sshd exited before it answered");
     const ok = await new Promise<boolean>((resolve) => {
       const socket = net.connect(port, "127.0.0.1");
       const done = (v: boolean) => {
         socket.destroy();
         resolve(v);
       };
-      socket.setTimeout(1000, () => done(false));
       socket.once("data", (d) => done(d.toString().startsWith("SSH-")));
+      socket.once("close", () => done(false));
       socket.once("error", () => done(false));
     });
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`sshd did not answer on 127.0.0.1:${port} in time`);
+  throw new Error(`sshd did not answer on 127.0.0.1:${port} within ${HANG_LIMIT_MS} ms`);
 }
 
 describe(
@@ -459,7 +465,7 @@ describe(
       media = await startMediaFilesServer();
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "env-push-ssh-"));
       const keygen = (file: string) =>
-        spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", file], { timeout: 10_000 });
+        spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", file], { timeout: HANG_LIMIT_MS });
       keygen(path.join(dir, "host_ed25519"));
       keygen(path.join(dir, "client_ed25519"));
       fs.copyFileSync(path.join(dir, "client_ed25519.pub"), path.join(dir, "authorized_keys"));
@@ -517,7 +523,7 @@ describe(
         .join(" ");
       fs.writeFileSync(path.join(dir, "known_hosts"), `[127.0.0.1]:${port} ${hostPub}\n`);
       try {
-        await waitForBanner(port, Date.now() + 5000);
+        await waitForBanner(port, sshd);
       } catch (e) {
         throw new Error(
           `${(e as Error).message}; sshd said: ${fs.readFileSync(path.join(dir, "sshd.log"), "utf8")}`,
@@ -555,8 +561,9 @@ describe(
             "StrictHostKeyChecking=yes",
             "-o",
             `UserKnownHostsFile=${path.join(dir, "known_hosts")}`,
+            // ConnectTimeout also bounds the SSH handshake and key exchange, which a busy machine can delay.
             "-o",
-            "ConnectTimeout=5",
+            `ConnectTimeout=${HANG_LIMIT_MS / 1000}`,
             "-o",
             "LogLevel=ERROR",
             // The post-quantum default key exchange costs CPU the test does not need to spend.
@@ -573,8 +580,8 @@ describe(
         child.stderr.on("data", (d) => (stderr += d));
         const timer = setTimeout(() => {
           child.kill("SIGKILL");
-          reject(new Error(`ssh timed out; stderr: ${stderr}`));
-        }, 15_000);
+          reject(new Error(`ssh hung for ${HANG_LIMIT_MS} ms; stderr: ${stderr}`));
+        }, HANG_LIMIT_MS);
         child.on("error", reject);
         child.on("close", (code) => {
           clearTimeout(timer);

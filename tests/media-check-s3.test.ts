@@ -26,7 +26,9 @@ describe("the media check's S3 client against a loopback e2", () => {
     pki.dispose();
   });
 
-  function inputsFor(port: number, requestTimeoutSeconds = "2") {
+  // Requests to the fake e2 that answers get the longest time-out the check accepts (120 s), which a busy
+  // machine cannot reach; short ones only go to the one that never answers.
+  function inputsFor(port: number, requestTimeoutSeconds = "120") {
     return parseInputs({
       MEDIA_HOST: "files.example.test",
       E2_ENDPOINT: E2_HOST,

@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { which } from "./support/which";
+import { HANG_LIMIT_MS } from "./support/hang-limit";
 
 const SCRIPT = path.join(__dirname, "..", "runtime", "merge-env.sh");
 const BEGIN = "# >>> mastodon-media (managed by Pulumi; edit the stack, not these lines)";
@@ -100,7 +101,7 @@ for (const variant of variants) {
         input: block,
         env: { PATH: `${extraPath}${bin}:${process.env.PATH}`, LC_ALL: "C" },
         encoding: "utf8",
-        timeout: 10_000,
+        timeout: HANG_LIMIT_MS,
       });
       // EPIPE only means the script stopped before reading its stdin, as it does when it refuses early.
       if (r.error && (r.error as NodeJS.ErrnoException).code !== "EPIPE") throw r.error;

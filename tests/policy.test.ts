@@ -47,6 +47,7 @@ import {
   DNS_RECORD,
   ORIGIN_CA_CERTIFICATE,
 } from "../policy/resource-types";
+import { HANG_LIMIT_MS } from "./support/hang-limit";
 
 const PACK_DIR = path.join(__dirname, "..", "policy");
 const COMPONENT = "mastodon-media:index:MastodonMediaStorage";
@@ -544,8 +545,6 @@ describe("policy pack definition", () => {
 // --- the pack as the CLI runs it -------------------------------------------------------------------------
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"; // how the engine marks a value not known during preview
-const START_TIMEOUT_MS = 30_000;
-const CALL_DEADLINE_MS = 5_000;
 
 /** Starts the pack the way the CLI's analyzer shim does and resolves with the port it prints. */
 function startPack(): Promise<{ child: ChildProcess; port: number }> {
@@ -559,8 +558,8 @@ function startPack(): Promise<{ child: ChildProcess; port: number }> {
     let stderr = "";
     const timer = setTimeout(() => {
       child.kill();
-      reject(new Error(`policy pack did not print its port within ${START_TIMEOUT_MS} ms: ${stderr}`));
-    }, START_TIMEOUT_MS);
+      reject(new Error(`policy pack did not print its port within ${HANG_LIMIT_MS} ms: ${stderr}`));
+    }, HANG_LIMIT_MS);
     child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.stdout!.on("data", (chunk: Buffer) => {
       stdout += chunk.toString();
@@ -587,7 +586,7 @@ function call<Req, Res>(
   request: Req,
 ): Promise<Res> {
   return new Promise((resolve, reject) =>
-    method(request, new grpc.Metadata(), { deadline: Date.now() + CALL_DEADLINE_MS }, (error, response) =>
+    method(request, new grpc.Metadata(), { deadline: Date.now() + HANG_LIMIT_MS }, (error, response) =>
       error ? reject(error) : resolve(response),
     ),
   );

@@ -10,6 +10,7 @@ import { delimiter, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { PurgeError, URLS_PER_REQUEST, parseArgs, planPurge, urlsToPurge } from "../tools/purge";
 import { startCloudflareStandIn, type CloudflareStandIn } from "./support/cloudflare-api";
+import { HANG_LIMIT_MS } from "./support/hang-limit";
 
 const HOST = "files.example.social";
 const VIDEO = `https://${HOST}/media_attachments/files/113/456/789/012/345/678/original/abcdef0123456789.mp4`;
@@ -129,7 +130,7 @@ describe("npm run purge, as the operator runs it", () => {
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      const timer = setTimeout(() => child.kill("SIGKILL"), HANG_LIMIT_MS);
       child.on("error", reject);
       child.on("close", (code) => {
         clearTimeout(timer);

@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { HANG_LIMIT_MS } from "./support/hang-limit";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { nodeVersionProblem, requiredMajor } = require("./support/node-version.cjs") as {
   nodeVersionProblem(version: string, required?: number): string | undefined;
@@ -50,7 +51,10 @@ function olderNodeOnPath(): { bin: string; version: string } | undefined {
     } catch {
       continue;
     }
-    const version = spawnSync(bin, ["--version"], { encoding: "utf8", timeout: 10_000 }).stdout?.trim();
+    const version = spawnSync(bin, ["--version"], {
+      encoding: "utf8",
+      timeout: HANG_LIMIT_MS,
+    }).stdout?.trim();
     if (version && nodeVersionProblem(version)) return { bin, version };
   }
   return undefined;
@@ -63,7 +67,7 @@ test(
     : "run-all.cjs under a real older Node: skipped, no Node older than 22 on PATH",
   { skip: !older },
   () => {
-    const r = spawnSync(older!.bin, [RUN_ALL], { encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(older!.bin, [RUN_ALL], { encoding: "utf8", timeout: HANG_LIMIT_MS });
     assert.equal(r.status, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /needs Node\.js 22 or newer/);
     assert.match(r.stderr, /source \.ci\/node-env\.sh/);
@@ -120,7 +124,7 @@ test("counts and failing output come from real node:test output, as run-all runs
     );
     const r = spawnSync(process.execPath, ["--test", "--test-isolation=none", file], {
       encoding: "utf8",
-      timeout: 60_000,
+      timeout: HANG_LIMIT_MS,
       // Without this runner's own context (NODE_TEST_CONTEXT makes a child report to its parent instead).
       env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("NODE_TEST"))),
     });

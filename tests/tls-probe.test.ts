@@ -9,8 +9,10 @@ import {
   type SniServer,
   type TestCertificate,
 } from "./support/tls-servers";
+import { HANG_LIMIT_MS } from "./support/hang-limit";
 
-const SHORT = { connectTimeoutMs: 1_000, handshakeTimeoutMs: 1_000 };
+// Probes of servers that answer: time-outs a busy machine cannot reach. Short ones only where nothing answers.
+const GENEROUS = { connectTimeoutMs: HANG_LIMIT_MS, handshakeTimeoutMs: HANG_LIMIT_MS };
 
 describe("probeLeafCertificateSha256", () => {
   let endpointCert: TestCertificate;
@@ -28,7 +30,7 @@ describe("probeLeafCertificateSha256", () => {
   it("returns the fingerprint of the certificate served for the SNI name", async () => {
     const result = await probeLeafCertificateSha256(
       { host: "127.0.0.1", port: server.port, servername: "files.example.test" },
-      SHORT,
+      GENEROUS,
     );
     assert.deepEqual(
       { ok: result.ok, sha256: result.ok && result.sha256 },
@@ -39,7 +41,7 @@ describe("probeLeafCertificateSha256", () => {
   it("returns the default certificate's fingerprint for a name nobody registered", async () => {
     const result = await probeLeafCertificateSha256(
       { host: "127.0.0.1", port: server.port, servername: "files.other.test" },
-      SHORT,
+      GENEROUS,
     );
     assert.equal(result.ok && result.sha256, endpointCert.sha256);
   });
@@ -50,10 +52,9 @@ describe("probeLeafCertificateSha256", () => {
     try {
       await probeLeafCertificateSha256(
         { host: "127.0.0.1", port: own.port, servername: "media.example.test" },
-        SHORT,
+        GENEROUS,
       );
-      await own.waitForHandshakes(1);
-      await new Promise((resolve) => setTimeout(resolve, 50)); // room for any bytes that might follow
+      await own.idle(); // the probe's connection is closed: its handshake and any bytes are counted
       assert.deepEqual(own.stats, {
         handshakes: 1,
         servernames: ["media.example.test"],
@@ -68,7 +69,7 @@ describe("probeLeafCertificateSha256", () => {
     const port = await refusedPort();
     const result = await probeLeafCertificateSha256(
       { host: "127.0.0.1", port, servername: "files.example.test" },
-      SHORT,
+      GENEROUS,
     );
     assert.equal(result.ok, false);
     assert.match(!result.ok ? result.error : "", /TCP connect to 127\.0\.0\.1:\d+ failed: ECONNREFUSED/);
@@ -80,24 +81,25 @@ describe("probeLeafCertificateSha256", () => {
       const started = Date.now();
       const result = await probeLeafCertificateSha256(
         { host: "127.0.0.1", port: silent.port, servername: "files.example.test" },
-        { connectTimeoutMs: 1_000, handshakeTimeoutMs: 300 },
+        { connectTimeoutMs: HANG_LIMIT_MS, handshakeTimeoutMs: 300 },
       );
       const elapsed = Date.now() - started;
       assert.equal(silent.accepted(), 1);
       assert.equal(result.ok, false);
       assert.match(!result.ok ? result.error : "", /timed out after 300 ms/);
-      assert.ok(elapsed >= 250 && elapsed < 2_000, `ended after ${elapsed} ms`);
+      // It waited the whole time-out; nothing but that time-out could end it (the server never answers).
+      assert.ok(elapsed >= 250, `ended after ${elapsed} ms`);
     } finally {
       await silent.close();
     }
   });
 
-  it("ends promptly on an unroutable address, by connect time-out or network error", async () => {
+  it("ends on an unroutable address, by connect time-out or network error", async () => {
     // 192.0.2.0/24 (TEST-NET-1) is never routed. Depending on the host's network the SYN goes unanswered
     // (the connect time-out fires) or the kernel reports the network unreachable at once; which one happens
-    // here is not under the test's control, so this proves only that the probe ends quickly either way.
+    // here is not under the test's control, so this proves only that the probe ends either way, and not by
+    // the kernel's own connect time-out (minutes): its error would be ETIMEDOUT.
     // The time-out mechanism itself is proven deterministically by the silent-server test above.
-    const started = Date.now();
     const result = await probeLeafCertificateSha256(
       { host: "192.0.2.1", port: 443, servername: "files.example.test" },
       { connectTimeoutMs: 300, handshakeTimeoutMs: 300 },
@@ -105,9 +107,8 @@ describe("probeLeafCertificateSha256", () => {
     assert.equal(result.ok, false);
     assert.match(
       !result.ok ? result.error : "",
-      /^TCP connect to 192\.0\.2\.1:443 (timed out after 300 ms|failed: )/,
+      /^TCP connect to 192\.0\.2\.1:443 (timed out after 300 ms|failed: (?!ETIMEDOUT))/,
     );
-    assert.ok(Date.now() - started < 2_000);
   });
 });
 

@@ -20,6 +20,7 @@ import { describe, test } from "node:test";
 import YAML from "yaml";
 import { MAX_TIMEOUT_SECONDS } from "../components/media-check-limits";
 import { MAX_WAIT_SECONDS } from "../providers/e2-custom-domain";
+import { HANG_LIMIT_MS } from "./support/hang-limit";
 
 const ROOT = path.join(__dirname, "..");
 const WORKFLOW_DIR = path.join(ROOT, ".github", "workflows");
@@ -291,7 +292,7 @@ describe("the stack-listing step, run with bash", () => {
         cwd: dir,
         env: { PATH: process.env.PATH, GITHUB_OUTPUT: output },
         encoding: "utf8",
-        timeout: 10_000,
+        timeout: HANG_LIMIT_MS,
       });
       const lines = readFileSync(output, "utf8").split("\n").filter(Boolean);
       return { status: result.status, stdout: result.stdout, lines };
@@ -489,7 +490,7 @@ describe(".ci/run's test-peer step, run with bash against stubs", () => {
         // Not a socket on stdin: Debian's bash would take that for rshd and read ~/.bashrc.
         stdio: ["ignore", "pipe", "pipe"],
         encoding: "utf8",
-        timeout: 10_000,
+        timeout: HANG_LIMIT_MS,
       });
       const calls = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : [];
       return { status: result.status, out: result.stdout + result.stderr, calls };

@@ -4,6 +4,7 @@
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { HANG_LIMIT_MS } from "./hang-limit";
 
 const pulumiRequire = createRequire(require.resolve("@pulumi/pulumi"));
 const grpc = pulumiRequire("@grpc/grpc-js");
@@ -52,7 +53,7 @@ export function startDynamicProviderHost(
     const timer = setTimeout(() => {
       child.kill();
       reject(new Error(`dynamic-provider host did not start: ${stderr}`));
-    }, 30_000);
+    }, HANG_LIMIT_MS);
     child.on("error", reject);
     child.stdout.on("data", (c: Buffer) => {
       stdout += c.toString();
@@ -66,7 +67,7 @@ export function startDynamicProviderHost(
       resolve({
         call: (method, request) =>
           new Promise((done, fail) =>
-            client[method](request, { deadline: Date.now() + 60_000 }, (err: any, response: any) =>
+            client[method](request, { deadline: Date.now() + HANG_LIMIT_MS }, (err: any, response: any) =>
               err ? fail(err) : done(response),
             ),
           ),

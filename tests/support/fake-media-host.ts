@@ -20,6 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ALLOWED_METHODS, ALLOWED_PATH_PREFIXES } from "../../components/edge-rules";
 import { isPubliclyReadable } from "../../components/media-paths";
+import { HANG_LIMIT_MS } from "./hang-limit";
 
 export interface KeyPair {
   key: string;
@@ -38,7 +39,7 @@ export interface TestPki {
 export function makePki(names: string[]): TestPki {
   const dir = mkdtempSync(join(tmpdir(), "media-check-pki-"));
   const ssl = (...args: string[]): void =>
-    void execFileSync("openssl", args, { cwd: dir, stdio: "pipe", timeout: 10_000 });
+    void execFileSync("openssl", args, { cwd: dir, stdio: "pipe", timeout: HANG_LIMIT_MS });
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
   ssl(
     "req",
@@ -127,7 +128,7 @@ export function s3Origin(opts: { url: string; ca: string }): MediaOrigin {
           // node would take SNI from the Host header; RGW's certificate names localhost and 127.0.0.1.
           servername: "localhost",
           agent: false,
-          timeout: 10_000,
+          timeout: HANG_LIMIT_MS,
           headers: { host, ...(body.length > 0 ? { "content-length": String(body.length) } : {}) },
         },
         (res) => {

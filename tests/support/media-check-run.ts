@@ -2,6 +2,7 @@
 // project root, inputs in the environment only. Plus the assertions every media-check test makes on a run.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
+import { HANG_LIMIT_MS } from "./hang-limit";
 import { PROJECT_DIR } from "./program-run";
 
 export interface CheckRun {
@@ -13,7 +14,7 @@ export interface CheckRun {
 /** Runs the checker with only the given environment (plus PATH), killed if it outlives `limitMs`. */
 export function runCheck(
   env: Record<string, string>,
-  limitMs = 20_000,
+  limitMs = HANG_LIMIT_MS,
   onStdout?: (soFar: string, child: ChildProcess) => void,
 ): Promise<CheckRun> {
   return new Promise((done, fail) => {

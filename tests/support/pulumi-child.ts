@@ -2,6 +2,7 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 import type { MockRunOptions, MockRunResult } from "./mock-run";
+import { HANG_LIMIT_MS } from "./hang-limit";
 
 export interface ChildRun {
   ok: boolean;
@@ -32,7 +33,7 @@ export function runAsPulumi(
     child.stderr!.on("data", (d) => (stderr += d));
     child.stdout!.on("data", (d) => (stderr += d));
     (child.stdio[3] as NodeJS.ReadableStream).on("data", (d) => (report += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), HANG_LIMIT_MS);
     child.on("error", reject);
     child.on("close", (exitCode) => {
       clearTimeout(timer);

@@ -7,6 +7,7 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "node:tls";
+import { HANG_LIMIT_MS } from "./hang-limit";
 
 /** A certificate with its key, as PEM, plus its SHA-256 fingerprint in `AB:CD:…` form. */
 export interface TestCertificate {
@@ -14,8 +15,6 @@ export interface TestCertificate {
   privateKeyPem: string;
   sha256: string;
 }
-
-const OPENSSL_TIMEOUT_MS = 20_000;
 
 /**
  * Makes a self-signed certificate for `names` (host names or IP addresses; the first is also the CN). `ec`
@@ -50,7 +49,7 @@ export function makeCertificate(names: string[], keyType: "ec" | "rsa" = "ec"): 
         "-addext",
         `subjectAltName=${names.map((n) => `${net.isIP(n) ? "IP" : "DNS"}:${n}`).join(",")}`,
       ],
-      { stdio: "pipe", timeout: OPENSSL_TIMEOUT_MS },
+      { stdio: "pipe", timeout: HANG_LIMIT_MS },
     );
     const certificatePem = readFileSync(join(dir, "cert.pem"), "utf8");
     const privateKeyPem = readFileSync(join(dir, "key.pem"), "utf8");
@@ -58,7 +57,7 @@ export function makeCertificate(names: string[], keyType: "ec" | "rsa" = "ec"): 
     const fingerprint = execFileSync(
       "openssl",
       ["x509", "-noout", "-fingerprint", "-sha256", "-in", join(dir, "cert.pem")],
-      { encoding: "utf8", timeout: OPENSSL_TIMEOUT_MS },
+      { encoding: "utf8", timeout: HANG_LIMIT_MS },
     );
     const sha256 = /=([0-9A-F:]+)\s*$/.exec(fingerprint)?.[1];
     if (!sha256) throw new Error(`unexpected openssl fingerprint output: ${fingerprint}`);
@@ -90,7 +89,12 @@ export interface SniServer {
    * Resolves once the server has counted `count` completed handshakes. A client may finish its side of a
    * handshake a moment before the server does, so tests wait here before reading {@link stats}.
    */
-  waitForHandshakes(count: number, timeoutMs?: number): Promise<void>;
+  waitForHandshakes(count: number): Promise<void>;
+  /**
+   * Resolves once no client connection is open. After a client has finished and closed its connections,
+   * {@link stats} then holds everything they sent: each handshake and byte is counted before its close.
+   */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -111,6 +115,23 @@ export async function startSniServer(defaultCert: TestCertificate): Promise<SniS
   const registered = new Map<string, tls.SecureContext>();
   const stats: SniServerStats = { handshakes: 0, servernames: [], applicationBytesReceived: 0 };
   const sockets = new Set<net.Socket>();
+  // Waiters re-checked whenever a handshake completes or a connection closes.
+  const waiters = new Set<() => boolean>();
+  const recheck = () => waiters.forEach((ready) => ready() && waiters.delete(ready));
+  const waitUntil = (condition: () => boolean, what: () => string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiters.delete(ready);
+        reject(new Error(what()));
+      }, HANG_LIMIT_MS);
+      const ready = () => {
+        if (!condition()) return false;
+        clearTimeout(timer);
+        resolve();
+        return true;
+      };
+      if (!ready()) waiters.add(ready);
+    });
   const server = tls.createServer({
     cert: defaultCert.certificatePem,
     key: defaultCert.privateKeyPem,
@@ -123,13 +144,17 @@ export async function startSniServer(defaultCert: TestCertificate): Promise<SniS
   });
   server.on("connection", (socket: net.Socket) => {
     sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
+    socket.on("close", () => {
+      sockets.delete(socket);
+      recheck();
+    });
   });
   server.on("secureConnection", (socket: tls.TLSSocket) => {
     stats.handshakes += 1;
     stats.servernames.push(typeof socket.servername === "string" ? socket.servername : "");
     socket.on("data", (chunk: Buffer) => (stats.applicationBytesReceived += chunk.length));
     socket.on("error", () => undefined); // clients hang up right after the handshake
+    recheck();
   });
   server.on("tlsClientError", () => undefined);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -138,14 +163,16 @@ export async function startSniServer(defaultCert: TestCertificate): Promise<SniS
     port,
     stats,
     register: (pattern, cert) => void registered.set(pattern, secureContext(cert)),
-    waitForHandshakes: async (count, timeoutMs = 2_000) => {
-      const deadline = Date.now() + timeoutMs;
-      while (stats.handshakes < count) {
-        if (Date.now() > deadline)
-          throw new Error(`server saw ${stats.handshakes} handshakes, expected ${count}`);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    },
+    waitForHandshakes: (count) =>
+      waitUntil(
+        () => stats.handshakes >= count,
+        () => `server saw ${stats.handshakes} handshakes, expected ${count}`,
+      ),
+    idle: () =>
+      waitUntil(
+        () => sockets.size === 0,
+        () => `${sockets.size} client connections still open`,
+      ),
     unregister: (pattern) => void registered.delete(pattern),
     close: () => closeServer(server, sockets),
   };
