@@ -1,7 +1,7 @@
 // Real TLS servers on 127.0.0.1 for the CNAME probe tests, playing an e2 endpoint: a default certificate
 // for unknown names, and per-domain certificates chosen by SNI once a domain is "registered".
 // Certificates are made here with the openssl CLI, fresh for every run.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
@@ -197,6 +197,39 @@ export async function startSilentServer(): Promise<{
     port: (server.address() as net.AddressInfo).port,
     accepted: () => accepted,
     close: () => closeServer(server, sockets),
+  };
+}
+
+/**
+ * A loopback listener whose TCP connects never complete: a socket listening with a backlog of 0 that never
+ * accepts, its one queue place taken by a first connection. Linux then drops further SYNs, so a connect waits
+ * until the caller's own time-out (the loopback form of an unanswered SYN; no traffic leaves the machine).
+ * Node accepts every connection itself, so the listener is a python3 child (python3 is on every machine of
+ * this kind).
+ */
+export async function startUnansweredConnectListener(): Promise<{ port: number; close(): Promise<void> }> {
+  const script =
+    "import socket,sys\n" +
+    "s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(0)\n" +
+    "print(s.getsockname()[1], flush=True)\n" +
+    "sys.stdin.read()\n";
+  const child = spawn("python3", ["-c", script], { stdio: ["pipe", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once("error", (e) => reject(new Error(`python3 is needed for this listener: ${e.message}`)));
+    child.stdout!.once("data", (d) => resolve(Number(String(d).trim())));
+  });
+  // Take the one place in the accept queue; it is never accepted, so every later connect hangs.
+  const filler = net.connect(port, "127.0.0.1");
+  filler.on("error", () => undefined);
+  await new Promise<void>((resolve) => filler.once("connect", () => resolve()));
+  return {
+    port,
+    close: async () => {
+      filler.destroy();
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      child.stdin!.end();
+      await exited;
+    },
   };
 }
 
