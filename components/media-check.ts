@@ -15,7 +15,7 @@ import { DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS } from "./media-check-limi
  * `newPlugin(ctx, ctx.Pwd, …)` with `ctx.Pwd` from `ProjectInfoContext` → `GetPwdMain()`: the project root
  * while Pulumi.yaml sets no `main`). So nothing in state names the checkout's path: a deploy from another
  * clone or a CI runner sees the same inputs and runs nothing on a no-op `pulumi up`. Read from those
- * sources, not run here (no Pulumi CLI or provider plugin offline): on the README's first-live-run list.
+ * sources, not run here (no Pulumi CLI or provider plugin offline): on docs/live-run-checklist.md.
  */
 export const MEDIA_CHECK_COMMAND = "node --import tsx runtime/media-check.ts";
 

@@ -95,7 +95,7 @@ test("bumping originCertificateGeneration re-keys only the certificate chain, cr
 
 test("a rotation registers the certificate under the same URN with the configured hostnames and validity, ignoreChanges on those two only", async () => {
   // The program's side of a rotation after a refresh: the engine replaces with the inputs registered here (it
-  // re-checks them on a replacement; only a live run shows that, see the README's first-live-run checklist).
+  // re-checks them on a replacement; only a live run shows that, see docs/live-run-checklist.md).
   const before = await runProgram(minimalConfig());
   const after = await runProgram(
     minimalConfig({ originCertificateGeneration: "2", originCertificateValidityDays: "365" }),

@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
@@ -497,6 +499,74 @@ test("pushMastodonEnv must be true or false, and needs mastodonHost", () => {
     pushConfig({ mastodonHost: undefined, mastodonHostSshKey: undefined }),
     "pushMastodonEnv",
     "mastodonHost is not set",
+  );
+});
+
+const hostKeyOf = (hostKey: unknown) =>
+  parseSettings(minimalConfig(pushConfig({ mastodonHost: JSON.stringify({ ...HOST, hostKey }) })))
+    .mastodonHost?.hostKey;
+
+test("hostKey takes the line ssh-keyscan prints (host name, [host]:port or hashed host in front) as type and key", () => {
+  const [type, key] = HOST_KEY.split(" ");
+  for (const line of [
+    `mastodon.example.social ${HOST_KEY}`,
+    `[mastodon.example.social]:2222 ${HOST_KEY}\n`,
+    `|1|F1E1KeoE/eEWhi10WpGv4OdiO6Y=|3988QV0VE8wmZL7suNrYQLITLCg= ${HOST_KEY}`,
+    `# mastodon.example.social:22 SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\nmastodon.example.social ${HOST_KEY}\r\n`,
+    `${type}  ${key}`,
+  ]) {
+    assert.equal(hostKeyOf(line), HOST_KEY, JSON.stringify(line));
+  }
+});
+
+test("hostKey takes the server's .pub file with its comment, as ssh-keygen writes it", () => {
+  assert.equal(hostKeyOf(`${HOST_KEY} root@mastodon\n`), HOST_KEY);
+  const dir = mkdtempSync(path.join(tmpdir(), "host-key-"));
+  try {
+    const file = path.join(dir, "ssh_host_ed25519_key");
+    const made = spawnSync("ssh-keygen", [
+      "-q",
+      "-t",
+      "ed25519",
+      "-N",
+      "",
+      "-C",
+      "root@mastodon",
+      "-f",
+      file,
+    ]);
+    if (made.error) return; // no ssh-keygen here: the literal line above is the check
+    const pub = readFileSync(`${file}.pub`, "utf8");
+    assert.match(pub, / root@mastodon\n$/);
+    assert.equal(hostKeyOf(pub), pub.split(" ").slice(0, 2).join(" "));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("hostKey that is not one SSH host key is refused, saying what is wrong and what to copy", () => {
+  const ed25519Blob = HOST_KEY.split(" ")[1]!;
+  for (const [value, says] of [
+    ["AAAA", "names no host key type"],
+    [`${HOST_KEY}\n${HOST_KEY}`, "holds 2 lines"],
+    [`ssh-rsa ${ed25519Blob}`, "is a ssh-ed25519 key, not ssh-rsa"],
+    ["ssh-ed25519 not*base64", "not an SSH public key in base64"],
+    ["ssh-ed25519", "no key data follows ssh-ed25519"],
+    [`@cert-authority ${HOST_KEY}`, "@cert-authority lines are not host keys"],
+    [`host extra ${HOST_KEY}`, "more than a host name"],
+  ] as const) {
+    assertRejected(
+      pushConfig({ mastodonHost: JSON.stringify({ ...HOST, hostKey: value }) }),
+      "mastodonHost.hostKey",
+      says,
+      "ssh-keyscan -t ed25519 <host>",
+      "ssh_host_ed25519_key.pub",
+    );
+  }
+  assertRejected(
+    pushConfig({ mastodonHost: JSON.stringify({ ...HOST, hostKey: 25519 }) }),
+    "mastodonHost.hostKey",
+    "it is not text",
   );
 });
 

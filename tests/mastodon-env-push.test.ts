@@ -25,6 +25,7 @@ import {
 } from "../components/mastodon-env-push";
 import { Command as LocalCommand } from "@pulumi/command/local/command";
 import { HANG_LIMIT_MS } from "./support/hang-limit";
+import { normalizeHostKey } from "../components/config/ssh-host-key";
 import { startMediaFilesServer, type MediaFilesServer } from "./support/media-files-server";
 import {
   installRecordingMocks,
@@ -603,6 +604,24 @@ describe(
       fs.writeFileSync(file, content, { mode: 0o600 });
       return file;
     }
+
+    it("the line `ssh-keyscan -t ed25519` prints for this server normalizes to the host key these pushes verify", () => {
+      const scan = spawnSync("ssh-keyscan", ["-t", "ed25519", "-p", String(port), "127.0.0.1"], {
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+      assert.equal(scan.status, 0, scan.stderr);
+      const line = scan.stdout.trim();
+      assert.match(line, new RegExp(`^\\[127\\.0\\.0\\.1\\]:${port} ssh-ed25519 AAAA`));
+      const normalized = normalizeHostKey(line);
+      const known = fs
+        .readFileSync(path.join(dir, "known_hosts"), "utf8")
+        .trim()
+        .split(" ")
+        .slice(1)
+        .join(" ");
+      assert.deepEqual(normalized, { key: known });
+    });
 
     it("merges the block into the remote env file and restarts web and sidekiq via systemctl", async () => {
       const file = envFile("systemd");

@@ -7,7 +7,7 @@
 // stand-in only adds what the edge adds (block rule, cf-ray, CORS) or breaks the edge on demand (certificate,
 // headers, 5xx, silence).
 // What this cannot show: e2's and Cloudflare's own answers (RGW differs from e2 in details, FACTS.md); the
-// README's first-live-run checklist covers those. Faults RGW cannot produce: media-check-fake-e2.test.ts.
+// docs/live-run-checklist.md covers those. Faults RGW cannot produce: media-check-fake-e2.test.ts.
 import { after, before, suite, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";

@@ -21,7 +21,15 @@ const TESTS = __dirname;
 // the S3 ones share one Ceph cluster per process, so they stay together.
 const WAITING_ON_PROCESSES = [
   ["media-check", "ceph-rgw", "e2-bucket-provider", "bucket-policy-rgw", "cname-bundle", "tls-probe"],
-  ["pulumi-load", "e2-custom-domain", "mastodon-env-push", "merge-env", "cloudflare-rule", "purge"],
+  [
+    "pulumi-load",
+    "e2-custom-domain",
+    "mastodon-env-push",
+    "merge-env",
+    "cloudflare-rule",
+    "purge",
+    "pulumi-cli",
+  ],
 ].map((group) => group.map((name) => `tests/${name}.test.ts`));
 const allTests = fs
   .readdirSync(TESTS)

@@ -15,12 +15,12 @@
 //      engine records with a "created but failed to initialise" result.
 // The CNAME domain and the endpoint come from the E2CustomDomain inputs, else from the stack outputs.
 //
-// Not run here: this machine has no Pulumi CLI and no stack, so `main`'s call to the CLI is exercised in the
-// tests only against a stand-in executable. The parsing below is pure and tested on synthetic exports.
-import { execFileSync } from "node:child_process";
+// Not run here: this machine has no Pulumi CLI and no stack, so `main`'s call to the CLI (tools/pulumi-cli.ts,
+// which also deals with a passphrase-protected stack) is exercised in the tests only against a stand-in. The parsing below is pure and tested on synthetic exports.
 import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
 import { CNAME_BUNDLE_COMMAND, E2_CUSTOM_DOMAIN_TYPE } from "../providers/e2-custom-domain";
 import { certificateSha256 } from "../providers/tls-probe";
+import { PulumiCliError, runPulumi } from "./pulumi-cli";
 import { isSecretWrapper } from "./secret-signature";
 import { parseStackArgs, UsageError } from "./stack-args";
 
@@ -28,11 +28,6 @@ import { parseStackArgs, UsageError } from "./stack-args";
 export const ORIGIN_CERTIFICATE_TYPE = "cloudflare:index/originCaCertificate:OriginCaCertificate";
 export const PRIVATE_KEY_TYPE = "tls:index/privateKey:PrivateKey";
 export const STACK_TYPE = "pulumi:pulumi:Stack";
-
-/** Time allowed for `pulumi stack export` (it may fetch state from a remote backend). */
-const EXPORT_TIMEOUT_MS = 120_000;
-/** Largest export accepted from the CLI, in bytes. */
-const EXPORT_MAX_BYTES = 512 * 1024 * 1024;
 
 /** What the operator pastes into the console, plus where it came from. */
 export interface CnameBundle {
@@ -241,28 +236,18 @@ export function formatCnameBundle(bundle: CnameBundle): string {
   ].join("\n");
 }
 
-/** Runs `pulumi stack export --show-secrets` (the operator's CLI and login) and returns the parsed JSON. */
+/**
+ * Runs `pulumi stack export --show-secrets` (the operator's CLI and login; a passphrase-protected stack is
+ * handled by runPulumi) and returns the parsed JSON.
+ */
 export function exportStack(stack: string | undefined): unknown {
-  const args = ["stack", "export", "--show-secrets", ...(stack ? ["--stack", stack] : [])];
-  let text: string;
-  try {
-    text = execFileSync("pulumi", args, {
-      encoding: "utf8",
-      maxBuffer: EXPORT_MAX_BYTES,
-      timeout: EXPORT_TIMEOUT_MS,
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-  } catch (e) {
-    const error = e as NodeJS.ErrnoException & { status?: number };
-    if (error.code === "ENOENT") throw new CnameBundleError("the Pulumi CLI (`pulumi`) is not on PATH");
-    throw new CnameBundleError(
-      `\`pulumi ${args.join(" ")}\` failed (${error.status ?? error.code ?? error.message})`,
-    );
-  }
+  const text = runPulumi(["stack", "export", "--show-secrets"], stack);
   try {
     return JSON.parse(text);
   } catch {
-    throw new CnameBundleError(`\`pulumi ${args.join(" ")}\` did not print JSON`);
+    throw new CnameBundleError(
+      `\`pulumi stack export --show-secrets${stack ? ` --stack ${stack}` : ""}\` did not print JSON`,
+    );
   }
 }
 
@@ -278,7 +263,7 @@ export function main(argv: string[]): number {
     );
     return 0;
   } catch (e) {
-    if (e instanceof CnameBundleError || e instanceof UsageError) {
+    if (e instanceof CnameBundleError || e instanceof UsageError || e instanceof PulumiCliError) {
       process.stderr.write(`cname-bundle: ${e.message}\n`);
       return 1;
     }

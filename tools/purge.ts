@@ -7,6 +7,8 @@
 //   so a URL of another host, or of the instance's own site, is refused and nothing at all is purged.
 // - The token: CLOUDFLARE_API_TOKEN, else the stack's `cloudflare:apiToken` (`pulumi config get`, decrypted by
 //   the CLI into this process, never printed or passed on a command line). It needs Cache Purge on the zone.
+// - The CLI is asked through tools/pulumi-cli.ts, which deals with a passphrase-protected stack and reports the
+//   CLI's own error (a missing token is reported only when the stack really has none).
 // - Sizes: Paperclip keeps `<class>/<attachment>/<id partition>/<style>/<file>` (`cache/` in front for remote
 //   media). Styles, from mastodon/mastodon's app/models/media_attachment.rb (media files: `original` and `small`;
 //   a video's `small` is a PNG still, GIFs and converted videos become MP4), app/models/concerns/account/avatar.rb
@@ -14,13 +16,12 @@
 //   PNG). A custom thumbnail of a media attachment has its own file name: purge its URL too (the API's
 //   `preview_url`). Purging a URL that was never cached is harmless.
 /* eslint-disable @typescript-eslint/no-require-imports -- the SDK is loaded only when something is to be purged */
-import { execFileSync } from "node:child_process";
+import { PulumiCliError, runPulumi } from "./pulumi-cli";
 
 export const PURGE_COMMAND = "npm run purge --";
 export const USAGE = `usage: ${PURGE_COMMAND} [--stack <name>] <media URL>...`;
 /** Cloudflare's limit of URLs per purge request (the lowest of all plans). */
 export const URLS_PER_REQUEST = 30;
-const CLI_TIMEOUT_MS = 60_000;
 const API_TIMEOUT_MS = 30_000;
 
 /** A problem the operator can act on; printed without a stack trace. */
@@ -117,31 +118,14 @@ export function planPurge(urls: string[], mediaHost: string): string[] {
   return [...out];
 }
 
-function pulumi(args: string[]): string {
-  try {
-    return execFileSync("pulumi", args, {
-      encoding: "utf8",
-      timeout: CLI_TIMEOUT_MS,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-  } catch (e) {
-    const error = e as NodeJS.ErrnoException & { status?: number };
-    if (error.code === "ENOENT") throw new PurgeError("the Pulumi CLI (`pulumi`) is not on PATH");
-    throw new PurgeError(
-      `\`pulumi ${args.join(" ")}\` failed (${error.status ?? error.code ?? error.message})`,
-    );
-  }
-}
-
 /** The stack's media host and zone ID, from its outputs. */
 export function stackTarget(stack: string | undefined): { mediaHost: string; zoneId: string } {
-  const args = ["stack", "output", "--json", ...(stack ? ["--stack", stack] : [])];
+  const text = runPulumi(["stack", "output", "--json"], stack);
   let outputs: { mediaHost?: unknown; zoneId?: unknown };
   try {
-    outputs = JSON.parse(pulumi(args)) as typeof outputs;
-  } catch (e) {
-    if (e instanceof PurgeError) throw e;
-    throw new PurgeError(`\`pulumi ${args.join(" ")}\` did not print JSON`);
+    outputs = JSON.parse(text) as typeof outputs;
+  } catch {
+    throw new PurgeError(`\`pulumi stack output --json\` did not print JSON`);
   }
   const { mediaHost, zoneId } = outputs;
   if (typeof mediaHost !== "string" || typeof zoneId !== "string" || !/^[0-9a-f]{32}$/.test(zoneId)) {
@@ -152,14 +136,24 @@ export function stackTarget(stack: string | undefined): { mediaHost: string; zon
   return { mediaHost, zoneId };
 }
 
-/** CLOUDFLARE_API_TOKEN, else the stack's `cloudflare:apiToken`. Never printed. */
+/**
+ * The CLI's answer when the stack has no such key (pkg/cmd/pulumi/config/config.go `getConfig`:
+ * "configuration key '<key>' not found for stack '<stack>'"). Any other failure is the CLI's to report.
+ */
+const KEY_NOT_FOUND = /configuration key '[^']*' not found/;
+
+/**
+ * CLOUDFLARE_API_TOKEN, else the stack's `cloudflare:apiToken`. Never printed. "No token" only when the stack
+ * really has none; a CLI failure (a passphrase it lacks, a stack it cannot find) is reported as such.
+ */
 export function apiToken(stack: string | undefined): string {
   const fromEnv = process.env.CLOUDFLARE_API_TOKEN;
   if (fromEnv) return fromEnv;
   let token: string;
   try {
-    token = pulumi(["config", "get", "cloudflare:apiToken", ...(stack ? ["--stack", stack] : [])]).trim();
-  } catch {
+    token = runPulumi(["config", "get", "cloudflare:apiToken"], stack).trim();
+  } catch (e) {
+    if (!(e instanceof PulumiCliError && KEY_NOT_FOUND.test(e.cliMessage))) throw e;
     token = "";
   }
   if (!token) {
@@ -212,9 +206,9 @@ export async function main(argv: string[]): Promise<number> {
     );
     return 0;
   } catch (e) {
-    if (e instanceof PurgeError) {
+    if (e instanceof PurgeError || e instanceof PulumiCliError) {
       process.stderr.write(`purge: ${e.message}\n`);
-      return e.exitCode;
+      return e instanceof PurgeError ? e.exitCode : 1;
     }
     throw e;
   }

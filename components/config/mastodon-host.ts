@@ -4,6 +4,7 @@ import { defaultLocalMediaDir } from "../mastodon-env-push";
 import { DEFAULTS } from "./keys";
 import type { Problems } from "./problems";
 import type { MastodonHostSettings } from "./settings";
+import { normalizeHostKey } from "./ssh-host-key";
 import { isDnsName, isPlainObject, parseJson } from "./values";
 
 /** `pushing`: pushMastodonEnv is on, which makes hostKey required. */
@@ -14,7 +15,7 @@ export function parseMastodonHost(
   pushing = false,
 ): MastodonHostSettings | undefined {
   if (value === undefined) return undefined;
-  const expected = `an object like {"host": "mastodon.example.social", "user": "mastodon", "port": 22, "envFile": "${DEFAULTS.mastodonHostEnvFile}", "restart": "systemd", "hostKey": "ssh-ed25519 AAAA...", "localMediaDir": "/home/mastodon/live/public/system"}`;
+  const expected = `an object like {"host": "mastodon.example.social", "user": "mastodon", "port": 22, "envFile": "${DEFAULTS.mastodonHostEnvFile}", "restart": "systemd", "hostKey": "mastodon.example.social ssh-ed25519 AAAA...", "localMediaDir": "/home/mastodon/live/public/system"}`;
   const parsed = parseJson("mastodonHost", value, problems, expected);
   if (parsed === undefined) return undefined;
   if (!isPlainObject(parsed)) return problems.add("mastodonHost", value, expected);
@@ -39,7 +40,7 @@ export function parseMastodonHost(
       "localMediaDir",
     ]);
   const hostKeyExpected =
-    'the server\'s public host key, e.g. "ssh-ed25519 AAAA..." (from ssh-keyscan or /etc/ssh/ssh_host_ed25519_key.pub, without the comment)';
+    'the server\'s public host key: the line `ssh-keyscan -t ed25519 <host>` prints ("<host> ssh-ed25519 AAAA..."), or the server\'s /etc/ssh/ssh_host_ed25519_key.pub ("ssh-ed25519 AAAA... root@host")';
   if (hostKey === undefined && pushing) {
     problems.add(
       "mastodonHost.hostKey",
@@ -47,11 +48,11 @@ export function parseMastodonHost(
       `${hostKeyExpected}; pushMastodonEnv needs it, because without it the SSH connection trusts whatever answers and hands it Mastodon's S3 key`,
     );
   }
-  if (
-    hostKey !== undefined &&
-    (typeof hostKey !== "string" || !/^(ssh-|ecdsa-)[a-z0-9-]+ [A-Za-z0-9+/=]+$/.test(hostKey.trim()))
-  ) {
-    problems.add("mastodonHost.hostKey", hostKey, hostKeyExpected);
+  let normalizedHostKey: string | undefined;
+  if (hostKey !== undefined) {
+    const result = typeof hostKey === "string" ? normalizeHostKey(hostKey) : { problem: "it is not text" };
+    if ("key" in result) normalizedHostKey = result.key;
+    else problems.add("mastodonHost.hostKey", hostKey, `${hostKeyExpected}; ${result.problem}`);
   }
   const hostOk =
     typeof host === "string" &&
@@ -91,7 +92,7 @@ export function parseMastodonHost(
     port: port as number,
     envFile: envFile as string,
     restart,
-    hostKey: typeof hostKey === "string" ? hostKey.trim() : undefined,
+    hostKey: normalizedHostKey,
     privateKey,
     localMediaDir:
       localMediaDir === false

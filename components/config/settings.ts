@@ -21,7 +21,7 @@ export interface MastodonHostSettings {
   port: number;
   envFile: string;
   restart: RestartMode;
-  /** The server's SSH public host key (`ssh-ed25519 AAAA...`); always set when the push is on. */
+  /** The server's SSH public host key, normalized to `<type> <base64>` (`ssh-ed25519 AAAA...`); always set when the push is on. */
   hostKey?: string;
   privateKey: pulumi.Output<string>;
   /** Mastodon's media on the server's disk, checked before the switch; undefined: not checked. */
