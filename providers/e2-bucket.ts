@@ -4,7 +4,8 @@
 // fails before it is sent when the account ID lookup is skipped (as it must be on e2, which has no STS;
 // hashicorp/terraform-provider-aws#45520, #46202), and its read makes a dozen GetBucket* calls whose answers
 // on e2 are undocumented. This provider makes two calls, with @aws-sdk/client-s3:
-//   create: HeadBucket; CreateBucket only when the bucket is absent.
+//   create: HeadBucket; CreateBucket only when the bucket is absent. When HeadBucket answers 403, one
+//           ListBuckets (in iDrive's list of supported calls) tells another account's bucket from a wrong key.
 //   read:   HeadBucket.
 //   delete: nothing. The bucket holds the instance's media; it is left in place, and the component also sets
 //           `protect` and `retainOnDelete`, so Pulumi never even asks.
@@ -143,6 +144,7 @@ interface S3Sdk {
   S3Client: new (config: object) => S3ClientLike;
   HeadBucketCommand: new (input: { Bucket: string }) => object;
   CreateBucketCommand: new (input: { Bucket: string }) => object;
+  ListBucketsCommand: new (input: object) => object;
 }
 type Handler = (args: { input: object }) => Promise<unknown>;
 interface S3ClientLike {
@@ -212,11 +214,70 @@ function where(inputs: E2BucketInputs): string {
   return `bucket "${inputs.bucket}" on ${inputs.endpoint}`;
 }
 
+/** What a 403 on HeadBucket can mean besides another account's bucket: the key's side. */
+const KEY_CAUSES =
+  "the e2 key is limited to other buckets in the e2 console, or its key ID or secret is wrong (e2AccessKeyId, e2SecretAccessKey)";
+
+/** What ListBuckets, asked after a 403 on HeadBucket, says about the key and the name. */
+type ForbiddenCause = "other-account" | "key-limited" | "key-wrong" | "unknown";
+
+/**
+ * HeadBucket answered 403 (HEAD responses carry no error code). ListBuckets with the same key tells the likely
+ * causes apart: it fails with InvalidAccessKeyId or SignatureDoesNotMatch when the key itself is wrong, and it
+ * lists the account's buckets when the key works; a name the account does not hold is then another account's
+ * (e2 bucket names are shared by all accounts). Anything else (e.g. a key refused ListBuckets) stays unknown.
+ */
+async function forbiddenCause(inputs: E2BucketInputs, timing: E2BucketTiming): Promise<ForbiddenCause> {
+  const { ListBucketsCommand } = s3Sdk();
+  const client = s3Client(inputs, timing);
+  try {
+    const listed = (await client.send(new ListBucketsCommand({}))) as { Buckets?: { Name?: string }[] };
+    return (listed.Buckets ?? []).some((b) => b.Name === inputs.bucket) ? "key-limited" : "other-account";
+  } catch (error) {
+    const { name } = describeError(error, inputs);
+    return name === "InvalidAccessKeyId" || name === "SignatureDoesNotMatch" ? "key-wrong" : "unknown";
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * The message for a 403 on HeadBucket before the bucket is created. It leads with the likeliest cause on a
+ * first run, a name another e2 account holds, unless ListBuckets showed the key to be the problem.
+ */
+function forbiddenBeforeCreate(
+  inputs: E2BucketInputs,
+  result: { detail: string },
+  cause: ForbiddenCause,
+): Error {
+  const checked = `Could not check ${where(inputs)}: ${result.detail}.`;
+  if (cause === "key-wrong") {
+    return new Error(
+      `${checked} The e2 key ID or secret is wrong: e2 refused the key itself (ListBuckets: InvalidAccessKeyId or ` +
+        `SignatureDoesNotMatch). Set e2AccessKeyId and e2SecretAccessKey again with \`pulumi config set --secret\`.`,
+    );
+  }
+  if (cause === "key-limited") {
+    return new Error(
+      `${checked} The bucket is this account's (ListBuckets lists it), but the e2 key may not use it: it is limited ` +
+        `to other buckets in the e2 console. Give the key access to this bucket, or use another key.`,
+    );
+  }
+  const seen =
+    cause === "other-account" ? " (the key works, and this account has no bucket of that name)" : "";
+  return new Error(
+    `${checked} The name is probably owned by another e2 account${seen}: choose another name (config key ` +
+      `"bucket"; names are shared by all e2 accounts, so common words are taken; a form such as ` +
+      `media-<first label of your domain> is more likely to be free), then run \`pulumi up\` again. ` +
+      `Otherwise ${KEY_CAUSES}.`,
+  );
+}
+
 /** HeadBucket failed for another reason than absence: say what the status usually means on e2. */
 function headError(inputs: E2BucketInputs, result: { status?: number; detail: string }): Error {
   const hint =
     result.status === 403
-      ? " The e2 key may not use this bucket: it belongs to another account, or the key is limited to other buckets in the e2 console, or the key ID or secret is wrong."
+      ? ` The e2 key may not use this bucket: ${KEY_CAUSES}, or the bucket belongs to another account.`
       : result.status === 400 || result.status === 301
         ? " The endpoint may be in another region than the bucket, or the region setting may be wrong."
         : result.status === undefined
@@ -259,6 +320,8 @@ export function explainCreateBucketError(error: unknown, inputs: E2BucketInputs)
 
 async function createOrAdopt(inputs: E2BucketInputs, timing: E2BucketTiming): Promise<E2BucketOutputs> {
   const head = await headBucket(inputs, timing);
+  if (head.state === "error" && head.status === 403)
+    throw forbiddenBeforeCreate(inputs, head, await forbiddenCause(inputs, timing));
   if (head.state === "error") throw headError(inputs, head);
   if (head.state === "exists") {
     if (!inputs.adopt) throw existsError(inputs);

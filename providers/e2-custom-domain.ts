@@ -310,7 +310,15 @@ export function notRegisteredMessage(outs: E2CustomDomainOutputs): { summary: st
     `  2. CNAME: ${outs.cnameDomain}`,
     `  3. Certificate and private key: run \`${CNAME_BUNDLE_COMMAND}\` (add \`-- --stack <name>\` for another ` +
       `stack) in this project and paste the certificate PEM and the private key PEM it prints.`,
-    `     If ${outs.cnameDomain} is already listed with an older certificate, remove that entry and add it again.`,
+    // Whether the console can replace an entry's certificate in place is not documented by iDrive (its
+    // white-labeling page only offers self-managed or e2-managed certificates when adding a CNAME); a remove
+    // then add leaves e2 without a certificate for the host in between, which Cloudflare (Full strict) answers
+    // with 526 on cache misses. README: "Replacing e2's certificate without an unannounced outage".
+    `     If ${outs.cnameDomain} is already listed with an older certificate (rotation, adoption): if the console ` +
+      `lets you edit that entry, replace its certificate and key there, which should not interrupt media.`,
+    `     If it offers only remove and add: print the bundle first, then remove the entry and add it again at ` +
+      `once. Until it is saved, e2 has no certificate for ${outs.hostname}: Cloudflare answers 526 for media ` +
+      `not in its cache (cached media keeps being served).`,
     `  4. The certificate's SHA-256 fingerprint must be ${outs.expectedCertificateSha256}`,
     `  5. Run \`pulumi up\` again: it checks again and records the domain as registered.`,
   ].join("\n");

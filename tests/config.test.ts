@@ -15,6 +15,7 @@ import {
   parseSettings,
   type RawConfig,
 } from "../components/config";
+import { isBucketName, suggestBucketName } from "../components/config/bucket-name";
 import { nearest } from "../components/config/suggest";
 import { SECRET_VALUES, minimalConfig } from "./support/stack-config";
 
@@ -39,7 +40,7 @@ function assertRejected(overrides: Record<string, string | undefined>, key: stri
   return problem;
 }
 
-test("a minimal config yields the media host, endpoint, derived region and defaults", () => {
+test("a minimal config yields the media host from the chosen bucket, endpoint, derived region and defaults", () => {
   const s = parseSettings(minimalConfig());
   assert.equal(s.mediaHost, "files.example.social");
   assert.equal(s.bucket, "files");
@@ -147,6 +148,48 @@ test("a domain that is not a DNS name is rejected with its value", () => {
   assertRejected({ domain: "https://example.social/" }, "domain", `"https://example.social/"`, "DNS name");
   assertRejected({ domain: "localhost" }, "domain", `"localhost"`);
   assertRejected({ domain: "exa mple.social" }, "domain");
+});
+
+test("a missing bucket is an error explaining the choice (media host label, shared names, permanent) with a suggestion from the domain", () => {
+  for (const bucket of [undefined, ""]) {
+    const problem = assertRejected(
+      { bucket },
+      "bucket",
+      "is not set",
+      "the media host's first label (<bucket>.example.social",
+      "no other e2 account uses",
+      "cannot be changed later",
+      `a form like "media-example" (<something>-example): \`pulumi config set bucket media-example\``,
+    );
+    assert.ok(!problem.includes("undefined"), problem);
+  }
+  assert.ok(isBucketName(suggestBucketName("example.social")!));
+  // Another domain, another suggestion; a bad domain still gets the form.
+  assertRejected({ bucket: undefined, domain: "chaos.social" }, "bucket", "media-chaos");
+  assertRejected(
+    { bucket: undefined, domain: "bad domain" },
+    "bucket",
+    "<bucket>.<domain>",
+    "a form like <something>-<first label of your domain>",
+  );
+});
+
+test("the suggested bucket name always passes the bucket rules, or there is none", () => {
+  assert.equal(suggestBucketName("example.social"), "media-example");
+  assert.equal(suggestBucketName(undefined), undefined);
+  // A 63-character first label is cut to fit 63 characters, with no trailing hyphen left by the cut.
+  const long = `${"a".repeat(56)}-${"b".repeat(6)}.social`;
+  const cut = suggestBucketName(long)!;
+  assert.equal(cut.length, 62);
+  assert.ok(isBucketName(cut), cut);
+  assert.ok(!cut.endsWith("-"));
+  // A domain so long that no label fits beside it within 253 characters gets no suggestion.
+  const deep = `${Array.from({ length: 4 }, () => "c".repeat(62)).join(".")}.social`;
+  assert.equal(suggestBucketName(deep), undefined);
+  assert.ok(
+    isBucketName(suggestBucketName("xn--bcher-kva.example")!),
+    "an IDN label stays valid after media-",
+  );
 });
 
 test("a bucket that is not one lowercase DNS label of 3-63 characters is rejected", () => {
@@ -365,7 +408,7 @@ test("an originCertificateValidityDays that is not a number lists the allowed va
 
 test("a domain whose first label is the bucket is flagged: domain is the zone apex", () => {
   assertRejected(
-    { domain: "files.example.social" },
+    { domain: "files.example.social", bucket: "files" },
     "domain",
     `is "files.example.social"; expected the Cloudflare zone apex (e.g. example.social), not the media host`,
     `"files.files.example.social"`,
@@ -426,6 +469,10 @@ test("Pulumi.yaml declares every scalar key with the program's defaults, and the
   for (const required of ["domain", "e2Endpoint", "e2AccessKeyId", "e2SecretAccessKey"]) {
     assert.equal(project.config[required].default, undefined, `${required} must stay required`);
   }
+  // The bucket's empty default only lets the program's explanation reach the operator: the CLI would stop a
+  // missing key without a default first, saying only that it is missing.
+  assert.equal(project.config.bucket!.default, "");
+  assert.ok(!("bucket" in DEFAULTS), "the bucket name has no default");
 });
 
 const HOST = { host: "mastodon.example.social", user: "mastodon" };

@@ -249,7 +249,8 @@ describe(
       assert.doesNotMatch(await rgw.admin(["bucket", "list"]), /missing-bucket/);
     });
 
-    it("refuses a bucket another account owns (HeadBucket 403) with what that usually means", async () => {
+    // RGW, like S3, answers 403 to HeadBucket on another user's bucket; ListBuckets then shows the key works.
+    it("refuses a bucket another account owns (HeadBucket 403): leads with choosing another name, then the key's causes", async () => {
       const other = await rgw.createUser("someone-else");
       const otherText = await serializeFromProgram(other);
       await create({
@@ -257,14 +258,29 @@ describe(
         accessKeyId: other.accessKeyId,
         secretAccessKey: other.secretAccessKey,
       });
+      const before = requestsBy(rgw, "pulumi").length;
       const message = await failure(create(props("theirs")));
-      assert.match(message, /Could not check bucket "theirs" .*HTTP 403.*another account/);
+      assert.match(
+        message,
+        /(?:^|: )Could not check bucket "theirs" on 127\.0\.0\.1:\d+: .*HTTP 403.*\. The name is probably owned by another e2 account \(the key works, and this account has no bucket of that name\): choose another name \(config key "bucket"/,
+      );
+      assert.match(message, /media-<first label of your domain>/);
+      assert.match(
+        message,
+        /Otherwise the e2 key is limited to other buckets in the e2 console, or its key ID or secret is wrong/,
+      );
+      assert.deepEqual(requestsBy(rgw, "pulumi").slice(before), [
+        "HEAD /theirs/ 403",
+        "GET /?x-id=ListBuckets 200",
+      ]);
+      assert.doesNotMatch(await rgw.admin(["bucket", "list", "--uid", "pulumi"]), /theirs/);
     });
 
-    it("fails with the status and a hint when the secret is wrong, without quoting the key", async () => {
+    it("a wrong secret (HeadBucket 403) is named as the key's fault, not another account's, without quoting the key", async () => {
       const message = await failure(create(props("files", { secretAccessKey: `${key.secretAccessKey}x` })));
       assert.match(message, /HTTP 403/);
-      assert.match(message, /key ID or secret is wrong/);
+      assert.match(message, /The e2 key ID or secret is wrong: e2 refused the key itself/);
+      assert.doesNotMatch(message, /another e2 account/);
     });
 
     it("reads (refresh) an existing bucket with HeadBucket, keeping the provider", async () => {

@@ -412,9 +412,14 @@ describe("update", () => {
     assert.equal(error.id, "the-id");
     assert.equal(error.properties.__provider, "new serialized text");
     assert.equal(error.properties.servedCertificateSha256, origin.sha256);
+    // In place first; remove and add only as the fallback, with the interruption it causes said plainly.
     assert.match(
       error.message,
-      /already listed with an older certificate, remove that entry and add it again/,
+      /already listed with an older certificate \(rotation, adoption\): if the console lets you edit that entry, replace its certificate and key there, which should not interrupt media\./,
+    );
+    assert.match(
+      error.message,
+      /If it offers only remove and add: print the bundle first, then remove the entry and add it again at once\. Until it is saved, e2 has no certificate for files\.example\.test: Cloudflare answers 526 for media not in its cache/,
     );
     assertNoKey(error, otherOrigin.privateKeyPem);
   });

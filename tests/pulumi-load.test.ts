@@ -31,7 +31,7 @@ describe("loading the program as pulumi up does", { concurrency: true }, () => {
     assert.ok(types.includes("pulumi-nodejs:dynamic/mastodon-media/e2:Bucket"));
     assert.ok(!types.includes("aws:s3/bucket:Bucket"));
     assert.ok(types.includes("aws:s3/bucketPolicy:BucketPolicy"));
-    assert.equal(run.result!.outputs.mediaHost, "files.example.social");
+    assert.equal(run.result!.outputs.mediaHost, "media-example.example.social");
   });
 
   test("bad config stops the program in Pulumi's runtime with every key named and nothing registered", async () => {
@@ -84,6 +84,6 @@ describe("loading the program as pulumi up does", { concurrency: true }, () => {
       { PULUMI_NODEJS_TRANSPILE_ONLY: "true" },
     );
     assert.ok(run.ok, `load failed: ${run.error?.message}`);
-    assert.equal(run.result!.outputs.mediaHost, "files.example.social");
+    assert.equal(run.result!.outputs.mediaHost, "media-example.example.social");
   });
 });

@@ -9,6 +9,7 @@ import { OFFLINE_INVOKES, runProgramUnderMocks } from "./support/mock-run";
 import { maskEnvBlock, renderSynth, synth, type SynthIo } from "../tools/synth";
 import { EXAMPLE_STACK, placeholderFor, readStackConfig } from "../tools/stack-file";
 import { PROJECT_DIR } from "./support/program-run";
+import { ConfigError, parseSettings } from "../components/config";
 
 /** A folder with the project's Pulumi.yaml and stack files of the tests' own. */
 let stackDir: string;
@@ -21,23 +22,30 @@ before(() => {
     path.join(stackDir, "Pulumi.leaf.yaml"),
     `${example.trimEnd()}\n    SMTP_PASSWORD:\n      secure: v1:placeholder:smtp\n`,
   );
+  // A stack of the domain, the endpoint and the program's key, plus `extra` lines.
+  const minimalStack = (name: string, extra: string[]) =>
+    writeFileSync(
+      path.join(stackDir, `Pulumi.${name}.yaml`),
+      [
+        "config:",
+        "  mastodon-media:domain: example.social",
+        ...extra,
+        "  mastodon-media:e2Endpoint: s3.eu-central-2.idrivee2.com",
+        "  mastodon-media:e2AccessKeyId: {secure: v1:x}",
+        "  mastodon-media:e2SecretAccessKey: {secure: v1:y}",
+        "",
+      ].join("\n"),
+    );
   // Without a bucket-scoped Mastodon key: the program warns.
-  writeFileSync(
-    path.join(stackDir, "Pulumi.shared.yaml"),
-    [
-      "config:",
-      "  mastodon-media:domain: example.social",
-      "  mastodon-media:e2Endpoint: s3.eu-central-2.idrivee2.com",
-      "  mastodon-media:e2AccessKeyId: {secure: v1:x}",
-      "  mastodon-media:e2SecretAccessKey: {secure: v1:y}",
-      "",
-    ].join("\n"),
-  );
+  minimalStack("shared", ["  mastodon-media:bucket: files"]);
+  // No bucket: Pulumi.yaml's empty default reaches the program, which explains the choice.
+  minimalStack("nobucket", []);
   writeFileSync(
     path.join(stackDir, "Pulumi.bad.yaml"),
     [
       "config:",
       "  mastodon-media:domain: files.example.social",
+      "  mastodon-media:bucket: files",
       "  mastodon-media:e2region: eu-central-2",
       "  mastodon-media:e2Endpoint: s3.eu-central-2.idrivee2.com",
       "  mastodon-media:e2AccessKeyId: {secure: v1:x}",
@@ -136,14 +144,14 @@ test("synth prints the tree, policy, rules and masked env block of the example s
   assert.match(text, /^## Resources \(\d+\)$/m);
   assert.match(
     text,
-    /pulumi-nodejs:dynamic\/mastodon-media\/e2:Bucket {2}mastodon-media-storage-bucket\n\s+accessKeyId=\[secret\] {2}adopt=false {2}bucket=files .* secretAccessKey=\[secret\] {2}\[protected\]\n/,
+    /pulumi-nodejs:dynamic\/mastodon-media\/e2:Bucket {2}mastodon-media-storage-bucket\n\s+accessKeyId=\[secret\] {2}adopt=false {2}bucket=media-example .* secretAccessKey=\[secret\] {2}\[protected\]\n/,
   );
   assert.match(text, /"Action": "s3:GetObject"/);
   assert.match(
     text,
-    /^http_config_settings .*\n {2}set_config {2}when \(http\.host eq "files\.example\.social"\)/m,
+    /^http_config_settings .*\n {2}set_config {2}when \(http\.host eq "media-example\.example\.social"\)/m,
   );
-  assert.match(text, /^S3_ALIAS_HOST=files\.example\.social$/m);
+  assert.match(text, /^S3_ALIAS_HOST=media-example\.example\.social$/m);
   assert.match(text, /^AWS_SECRET_ACCESS_KEY=\[secret\]$/m);
   assert.match(text, /^ {2}originPrivateKeyPem: \[secret\]$/m);
   assert.ok(!text.includes("placeholder-for-"), "an encrypted value's placeholder was printed");
@@ -181,8 +189,8 @@ test("a stack file's encrypted mastodonEnvExtra leaf is masked in the env block,
   assert.match(io.out, /^ {2}originCertificatePem: .* {2}\[placeholder\]$/m);
   assert.match(io.out, /^ {2}customDomain: .* {2}\[placeholder\]$/m);
   // The program's own values are not marked.
-  assert.match(io.out, /^ {2}mediaHost: files\.example\.social$/m);
-  assert.match(io.out, /^ {2}bucketName: files$/m);
+  assert.match(io.out, /^ {2}mediaHost: media-example\.example\.social$/m);
+  assert.match(io.out, /^ {2}bucketName: media-example$/m);
 });
 
 test("npm run synth with a bad config: exit 1, each problem once, no stack trace", async () => {
@@ -214,6 +222,22 @@ test("npm run synth with a bad config: exit 1, each problem once, no stack trace
   }
   assert.doesNotMatch(err, /^\s+at /m, "a stack trace was printed");
   assert.doesNotMatch(err, /Node\.js v\d+/, "the process died of an uncaught error");
+});
+
+test("a stack file without a bucket name gets Pulumi.yaml's empty default, which the program refuses with a suggested name", () => {
+  const { config, secretKeys } = readStackConfig(stackDir, "nobucket");
+  assert.equal(config["mastodon-media:bucket"], "");
+  const prefix = "mastodon-media:";
+  const raw = {
+    values: Object.fromEntries(Object.entries(config).map(([k, v]) => [k.slice(prefix.length), v])),
+    secretKeys: new Set(secretKeys.map((k) => k.slice(prefix.length))),
+  };
+  assert.throws(
+    () => parseSettings(raw),
+    (err: ConfigError) =>
+      err.problems.length === 1 &&
+      /^mastodon-media:bucket is not set; .*no other e2 account uses.*media-example/.test(err.problems[0]!),
+  );
 });
 
 test("synth lists the program's warnings, which pulumi up prints too", async () => {

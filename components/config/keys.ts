@@ -18,9 +18,11 @@ export const PROJECT_NAME = "mastodon-media";
 /** Validities Cloudflare's Origin CA accepts, in days. */
 export const ORIGIN_CERT_VALIDITY_DAYS: readonly number[] = [7, 30, 90, 365, 730, 1095, 5475];
 
-/** Defaults of the optional keys; Pulumi.yaml declares the same values (a test keeps them equal). */
+/**
+ * Defaults of the optional keys; Pulumi.yaml declares the same values (a test keeps them equal). `bucket` has
+ * none: its name must be chosen (components/config/bucket-name.ts).
+ */
 export const DEFAULTS = {
-  bucket: "files",
   dnsRecord: "host" as DnsRecordMode,
   originCertificate: "rsa" as OriginKeyType,
   originCertificateValidityDays: 5475,

@@ -1,6 +1,7 @@
 // Raw stack config → validated Settings, in one pass that reports every problem at once.
 import * as pulumi from "@pulumi/pulumi";
 import { parseAdopt } from "./adopt";
+import { parseBucket } from "./bucket-name";
 import { parseEdgeRules } from "./edge-rules-setting";
 import { parseEnvExtra } from "./env-extra";
 import {
@@ -18,7 +19,6 @@ import type { Settings } from "./settings";
 import type { RawConfig } from "./stack-config";
 import {
   parseBoolean,
-  parseBucket,
   parseChoice,
   parseDomain,
   parseEndpoint,
@@ -45,7 +45,7 @@ export function parseSettings(raw: RawConfig): Settings {
   }
 
   const domain = parseDomain(get("domain"), problems);
-  const bucket = parseBucket(get("bucket") ?? DEFAULTS.bucket, problems);
+  const bucket = parseBucket(get("bucket"), domain, problems);
   const mediaHost = domain && bucket ? `${bucket}.${domain}` : "";
   // `domain` is the zone apex; a media host given there would be served from a host one level deeper.
   if (domain && domain.split(".").length > 2 && domain.split(".")[0] === bucket) {
@@ -179,7 +179,7 @@ export function parseSettings(raw: RawConfig): Settings {
   const sharesKey = mastodonKey === undefined;
   return {
     domain: domain!,
-    bucket,
+    bucket: bucket!,
     mediaHost,
     e2Endpoint: e2Endpoint!,
     e2Region: e2Region!,

@@ -1,9 +1,8 @@
-// Parsers of single scalar values: DNS names, bucket, endpoint, region, choices, numbers, booleans, JSON.
+// Parsers of single scalar values: DNS names, endpoint, region, choices, numbers, booleans, JSON.
 import { DEFAULTS } from "./keys";
 import { show, type Problems } from "./problems";
 
 const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
-const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 const REGION = /^[a-z]{2}(-[a-z0-9]+)+$/;
 export const ZONE_ID = /^[0-9a-f]{32}$/;
 export const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
@@ -21,18 +20,6 @@ export function parseDomain(value: string | undefined, problems: Problems): stri
   if (!isDnsName(domain))
     return problems.add("domain", value, "a DNS name such as example.social (no scheme, no path)");
   return domain;
-}
-
-export function parseBucket(value: string, problems: Problems): string {
-  const ok = BUCKET_NAME.test(value) && !value.startsWith("xn--") && !value.endsWith("-s3alias");
-  if (!ok) {
-    problems.add(
-      "bucket",
-      value,
-      "an S3 bucket name that is also one DNS label: 3-63 characters, lowercase letters, digits and hyphens, starting and ending with a letter or digit",
-    );
-  }
-  return value;
 }
 
 export function parseEndpoint(value: string | undefined, problems: Problems): string | undefined {

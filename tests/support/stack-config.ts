@@ -17,6 +17,8 @@ export function minimalConfig(
 ): RawConfig {
   const values: Record<string, string> = {
     domain: "example.social",
+    // A test value: a real stack needs a name no other e2 account uses (the program has no default).
+    bucket: "files",
     e2Endpoint: "s3.eu-central-2.idrivee2.com",
     e2AccessKeyId: SECRET_VALUES.e2AccessKeyId,
     e2SecretAccessKey: SECRET_VALUES.e2SecretAccessKey,
