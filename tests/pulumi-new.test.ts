@@ -287,6 +287,6 @@ describe("pulumi new from this repository, under a project name of the user's", 
     });
     assert.equal(code, 0, err.join(""));
     assert.match(out.join(""), new RegExp(`stack "${EXAMPLE_STACK}"`));
-    assert.match(out.join(""), /^S3_ALIAS_HOST=files\.example\.social$/m);
+    assert.match(out.join(""), /^S3_ALIAS_HOST=media-example\.example\.social$/m);
   });
 });

@@ -229,6 +229,7 @@ test("a stack file without a bucket name gets Pulumi.yaml's empty default, which
   assert.equal(config["mastodon-media:bucket"], "");
   const prefix = "mastodon-media:";
   const raw = {
+    namespace: "mastodon-media",
     values: Object.fromEntries(Object.entries(config).map(([k, v]) => [k.slice(prefix.length), v])),
     secretKeys: new Set(secretKeys.map((k) => k.slice(prefix.length))),
   };
