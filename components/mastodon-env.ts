@@ -8,6 +8,9 @@
  */
 export const MASTODON_S3_PERMISSION = "";
 
+/** The Cache-Control Mastodon puts on every object it uploads (config/initializers/paperclip.rb `s3_headers`). */
+export const MASTODON_CACHE_CONTROL = "public, max-age=315576000, immutable";
+
 /**
  * Mastodon's default S3_MULTIPART_THRESHOLD, in bytes: `15.megabytes` in config/initializers/paperclip.rb
  * (Rails: 15 × 1024 × 1024). Files of this size or more go up in parts (aws-sdk-s3 FileUploader: `>=`).

@@ -289,11 +289,11 @@ test("5xx, 429 and calls without an answer are retried; success passes", () => {
     [noAnswer.retryable, noAnswer.reason],
     [true, "no answer from e2 at s3.eu-central-2.idrivee2.com (ECONNREFUSED: connect ECONNREFUSED)"],
   );
-  assert.equal(judgeS3("mastodon-delete", MASTODON_KEY, "delete", target, undefined).ok, true);
+  assert.equal(judgeS3("mastodon-batch-delete", MASTODON_KEY, "delete", target, undefined).ok, true);
 });
 
 test("another refusal keeps e2's code and a message that says something", () => {
-  const v = judgeS3("mastodon-delete", MASTODON_KEY, "delete", target, {
+  const v = judgeS3("mastodon-batch-delete", MASTODON_KEY, "delete", target, {
     status: 400,
     code: "InvalidArgument",
     message: "bad header",
