@@ -97,8 +97,10 @@ test("the env block is pushed to the Mastodon server only after the media check 
   const { registrations } = await programRun();
   const push = registrations.find((r) => r.type === "command:remote:Command");
   assert.ok(push, "no remote command");
-  const check = registrations.find((r) => r.type === "command:local:Command")!;
-  assert.ok(push.options.dependencies.includes(check.urn));
+  // The check and the multipart probe: both must have passed.
+  const checks = registrations.filter((r) => r.type === "command:local:Command");
+  assert.equal(checks.length, 2);
+  for (const check of checks) assert.ok(push.options.dependencies.includes(check.urn), check.name);
   assert.ok(push.secretInputs.includes("stdin"), "the env block must travel as a secret");
   assert.ok(push.secretInputs.includes("connection"), "the SSH key must travel as a secret");
   assert.equal((push.inputs.connection as Record<string, unknown>).hostKey, HOST_KEY);
