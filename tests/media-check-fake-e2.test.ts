@@ -88,7 +88,7 @@ suite("media-check script against e2 faults on loopback", { concurrency: 3 }, ()
     assert.match(run.stdout, /^wait upload: e2 answered HTTP 503 SlowDown \(attempt 1; next in /m);
     assert.deepEqual(verdictLines(run).slice(0, 1), ["ok   upload"]);
     // Retried upload of both probes; the unsigned checks at the endpoint (each anonymous write followed by a
-    // signed read-back); then the cleanup of both probes.
+    // signed read-back); Mastodon's calls; then the cleanup of all three probes.
     assert.deepEqual(
       e2.log.map((r) => `${r.method} ${r.headers["authorization"] ? "signed" : "anonymous"} ${r.status}`),
       [
@@ -102,6 +102,13 @@ suite("media-check script against e2 faults on loopback", { concurrency: 3 }, ()
         "DELETE anonymous 403",
         "GET signed 200",
         "GET anonymous 403",
+        // The calls Mastodon makes, with the program's key it shares: PutObject, signed read, DeleteObjects,
+        // HeadObject (gone).
+        "PUT signed 200",
+        "GET signed 200",
+        "POST signed 200",
+        "HEAD signed 404",
+        "DELETE signed 204",
         "DELETE signed 204",
         "DELETE signed 204",
       ],

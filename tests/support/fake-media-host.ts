@@ -189,6 +189,11 @@ export interface FakeE2Behaviour {
   slowDownFirst?: number;
   /** Answer 503 SlowDown to the first this-many unsigned requests. */
   slowDownAnonymousFirst?: number;
+  /**
+   * Answer DeleteObjects with HTTP 200 listing every key under `<Error>` with this code, deleting nothing (how S3
+   * reports keys it refused in a batch).
+   */
+  batchDeleteErrorCode?: string;
 }
 
 export interface FakeE2 {
@@ -278,12 +283,20 @@ export async function startFakeE2(opts: KeyPair & { behaviour?: FakeE2Behaviour 
         record.status = status;
         res.writeHead(status, xml ? { ...headers, "content-type": "application/xml" } : headers).end(xml);
       };
-      // DeleteObjects (POST /<bucket>?delete): removes the listed keys; quiet, so an empty result.
+      // DeleteObjects (POST /<bucket>?delete): removes the listed keys; quiet, so only refused keys are listed.
       if (req.method === "POST" && query.has("delete") && !id) {
         const bucket = decodeURIComponent((req.url ?? "/").split("?")[0].replace(/^\/|\/$/g, ""));
-        for (const m of body.toString("utf8").matchAll(/<Key>([^<]*)<\/Key>/g))
-          store.delete(`${bucket}/${m[1]}`);
-        return ok(200, {}, `<?xml version="1.0" encoding="UTF-8"?><DeleteResult></DeleteResult>`);
+        const keys = [...body.toString("utf8").matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]);
+        const code = b.batchDeleteErrorCode;
+        if (!code) for (const key of keys) store.delete(`${bucket}/${key}`);
+        const errors = code
+          ? keys.map((k) => `<Error><Key>${k}</Key><Code>${code}</Code><Message></Message></Error>`)
+          : [];
+        return ok(
+          200,
+          {},
+          `<?xml version="1.0" encoding="UTF-8"?><DeleteResult>${errors.join("")}</DeleteResult>`,
+        );
       }
       if (!id) {
         record.status = 400;
