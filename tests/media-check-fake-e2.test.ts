@@ -38,17 +38,21 @@ async function scenario(behaviour: FakeE2Behaviour, env: Record<string, string>)
     origin: storeOrigin(e2.store, BUCKET),
   });
   try {
-    const run = await runCheck({
-      NODE_EXTRA_CA_CERTS: pki.caFile,
-      MEDIA_HOST,
-      E2_ENDPOINT: E2_HOST,
-      S3_BUCKET: BUCKET,
-      S3_REGION: REGION,
-      AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: SECRET,
-      MEDIA_CHECK_CONNECT_TO: `${E2_HOST}=127.0.0.1:${e2.port},${MEDIA_HOST}=127.0.0.1:${media.port}`,
-      ...env,
-    });
+    const run = await runCheck(
+      {
+        NODE_EXTRA_CA_CERTS: pki.caFile,
+        MEDIA_HOST,
+        E2_ENDPOINT: E2_HOST,
+        S3_BUCKET: BUCKET,
+        S3_REGION: REGION,
+        AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY: SECRET,
+        MEDIA_CHECK_CONNECT_TO: `${E2_HOST}=127.0.0.1:${e2.port},${MEDIA_HOST}=127.0.0.1:${media.port}`,
+        ...env,
+        // Only a guard against a hung checker, generous for a loaded machine.
+      },
+      120_000,
+    );
     assertNothingSecretPrinted(run, [ACCESS_KEY_ID, SECRET]);
     return { run, e2, media };
   } finally {
