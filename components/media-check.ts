@@ -53,10 +53,11 @@ export interface MediaCheckArgs {
   /** Its secret key. Sent as a secret, only through the Command's environment. */
   secretAccessKey: pulumi.Input<string>;
   /**
-   * Mastodon's own access key ID (config `mastodonAccessKeyId`): the check also writes, reads back, sees
-   * served and deletes a probe with it, so a key Mastodon cannot use fails here and not after a restart.
-   * Sent as a secret; a new value re-runs the check. Give both halves or neither. Default: none (Mastodon
-   * shares the program's key, which the check proves anyway).
+   * Mastodon's own access key ID (config `mastodonAccessKeyId`): the check makes Mastodon's calls with it
+   * (PutObject with Mastodon's headers, signed read, served, DeleteObjects; the multipart probe), so a key
+   * Mastodon cannot use fails here and not after a restart. Sent as a secret; a new value re-runs the check
+   * and the multipart probe. Give both halves or neither. Default: none (Mastodon shares the program's key,
+   * and Mastodon's calls are made with that one).
    */
   mastodonAccessKeyId?: pulumi.Input<string>;
   /** Its secret key (config `mastodonSecretAccessKey`). Sent as a secret. Default: none. */
@@ -90,8 +91,10 @@ export interface MediaCheckArgs {
  * Proves after a deploy that the media host works: at the e2 endpoint itself, anonymous listing, PUT and
  * DELETE are refused and a private probe under `backups/` cannot be read (the edge's block rule would hide a
  * public bucket); a probe uploaded to e2 is served through Cloudflare with CORS and valid TLS, and the edge
- * refuses anonymous listing, PUT and DELETE too; and, when Mastodon has its
- * own key, that this key can write, read and delete there and that what it writes is served. Fails the
+ * refuses anonymous listing, PUT and DELETE too; and that the key Mastodon gets
+ * makes Mastodon's calls there: PutObject with Mastodon's headers, a signed read, the object served, a
+ * DeleteObjects batch (then the object is gone); and, in a second Command, a multipart upload a byte above
+ * S3_MULTIPART_THRESHOLD. Fails the
  * deployment, naming the first failed check and (for a key) the setting and e2's error code, otherwise.
  *
  * When it runs: a Command runs its `create` when it is created and, having no `update`, again whenever
