@@ -34,7 +34,8 @@ describe("the media check's S3 client against a loopback e2", () => {
     pki.dispose();
   });
 
-  function inputsFor(port: number, requestTimeoutSeconds = "2") {
+  // Generous by default (a 5 MiB part on a loaded machine); the time-out test passes its own short bound.
+  function inputsFor(port: number, requestTimeoutSeconds = "60") {
     return parseInputs({
       MEDIA_HOST: "files.example.test",
       E2_ENDPOINT: E2_HOST,
