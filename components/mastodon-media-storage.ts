@@ -7,7 +7,7 @@ import { CloudflareMediaHost } from "./cloudflare-media-host";
 import { E2Bucket } from "./e2-bucket";
 import { edgeRules } from "./edge-rules";
 import { E2CustomDomain } from "../providers/e2-custom-domain";
-import { renderMastodonEnv } from "./mastodon-env";
+import { MASTODON_S3_PERMISSION, multipartThresholdBytes, renderMastodonEnv } from "./mastodon-env";
 import { MastodonEnvPush } from "./mastodon-env-push";
 import { MediaCheck } from "./media-check";
 
@@ -140,6 +140,9 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
                 mastodonSecretAccessKey: args.mastodonCredentials.secretAccessKey,
               }),
           timeoutSeconds: args.verify.timeoutSeconds,
+          // What the env block makes Mastodon's uploads look like, so the check's look the same.
+          mastodonS3Permission: MASTODON_S3_PERMISSION,
+          multipartThresholdBytes: multipartThresholdBytes(args.mastodonEnvExtra),
           // What changes the media host's behaviour without changing the check's own inputs.
           triggers: [
             this.customDomain.expectedCertificateSha256,

@@ -5,6 +5,7 @@ import { Command } from "@pulumi/command/local/command";
 import { Logging } from "@pulumi/command/types/enums/local";
 // The script enforces the same limits; one definition for both.
 import { DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS } from "./media-check-limits";
+import { DEFAULT_MULTIPART_THRESHOLD_BYTES, MASTODON_S3_PERMISSION, MIN_PART_BYTES } from "./mastodon-env";
 
 /**
  * What the Command runs. Inputs go through the environment, never argv. The path is relative on purpose: the
@@ -18,6 +19,18 @@ import { DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS } from "./media-check-limi
  * sources, not run here (no Pulumi CLI or provider plugin offline): on docs/live-run-checklist.md.
  */
 export const MEDIA_CHECK_COMMAND = "node --import tsx runtime/media-check.ts";
+
+/**
+ * What the multipart Command runs (same working directory as {@link MEDIA_CHECK_COMMAND}): Mastodon's multipart
+ * upload with the key Mastodon gets, a byte above the threshold, then a DeleteObjects batch.
+ */
+export const MULTIPART_CHECK_COMMAND = "node --import tsx runtime/multipart-check.ts";
+
+/**
+ * Per-call bound of the multipart probe, in seconds: a fixed value (not `timeoutSeconds`, whose change must
+ * not re-upload the probe) long enough for one 5 MiB part on a slow uplink (5 MiB in 120 s is 350 kbit/s).
+ */
+export const MULTIPART_REQUEST_TIMEOUT_SECONDS = 120;
 
 /** Default for {@link MediaCheckArgs.timeoutSeconds}, in seconds (config `verifyTimeoutSeconds`). */
 export const DEFAULT_MEDIA_CHECK_TIMEOUT_SECONDS = DEFAULT_TIMEOUT_SECONDS;
@@ -40,14 +53,26 @@ export interface MediaCheckArgs {
   /** Its secret key. Sent as a secret, only through the Command's environment. */
   secretAccessKey: pulumi.Input<string>;
   /**
-   * Mastodon's own access key ID (config `mastodonAccessKeyId`): the check also writes, reads back, sees
-   * served and deletes a probe with it, so a key Mastodon cannot use fails here and not after a restart.
-   * Sent as a secret; a new value re-runs the check. Give both halves or neither. Default: none (Mastodon
-   * shares the program's key, which the check proves anyway).
+   * Mastodon's own access key ID (config `mastodonAccessKeyId`): the check makes Mastodon's calls with it
+   * (PutObject with Mastodon's headers, signed read, served, DeleteObjects; the multipart probe), so a key
+   * Mastodon cannot use fails here and not after a restart. Sent as a secret; a new value re-runs the check
+   * and the multipart probe. Give both halves or neither. Default: none (Mastodon shares the program's key,
+   * and Mastodon's calls are made with that one).
    */
   mastodonAccessKeyId?: pulumi.Input<string>;
   /** Its secret key (config `mastodonSecretAccessKey`). Sent as a secret. Default: none. */
   mastodonSecretAccessKey?: pulumi.Input<string>;
+  /**
+   * S3_PERMISSION as the env block gives it to Mastodon: the probes Mastodon's key writes carry `x-amz-acl`
+   * with this canned ACL, or none when empty (as Mastodon: config/initializers/paperclip.rb). Default: what
+   * the env block sets (empty).
+   */
+  mastodonS3Permission?: pulumi.Input<string>;
+  /**
+   * S3_MULTIPART_THRESHOLD as the env block gives it to Mastodon, in bytes (at least 5 MiB). The multipart
+   * probe uploads one byte more. Default: Mastodon's own, 15 MiB (15728640).
+   */
+  multipartThresholdBytes?: number;
   /**
    * How long the check keeps retrying while DNS and the edge settle, in whole seconds (1-3600).
    * Default 300. Each request is also bounded (10 s), and the probe is deleted after the deadline.
@@ -66,8 +91,10 @@ export interface MediaCheckArgs {
  * Proves after a deploy that the media host works: at the e2 endpoint itself, anonymous listing, PUT and
  * DELETE are refused and a private probe under `backups/` cannot be read (the edge's block rule would hide a
  * public bucket); a probe uploaded to e2 is served through Cloudflare with CORS and valid TLS, and the edge
- * refuses anonymous listing, PUT and DELETE too; and, when Mastodon has its
- * own key, that this key can write, read and delete there and that what it writes is served. Fails the
+ * refuses anonymous listing, PUT and DELETE too; and that the key Mastodon gets
+ * makes Mastodon's calls there: PutObject with Mastodon's headers, a signed read, the object served, a
+ * DeleteObjects batch (then the object is gone); and, in a second Command, a multipart upload a byte above
+ * S3_MULTIPART_THRESHOLD. Fails the
  * deployment, naming the first failed check and (for a key) the setting and e2's error code, otherwise.
  *
  * When it runs: a Command runs its `create` when it is created and, having no `update`, again whenever
@@ -84,6 +111,15 @@ export interface MediaCheckArgs {
 export class MediaCheck extends pulumi.ComponentResource {
   /** The Command running the check; depend on it to order things after a successful check. */
   public readonly command: Command;
+  /**
+   * The Command making Mastodon's multipart upload and a DeleteObjects batch with the key Mastodon gets. It runs
+   * after the check, and again only when one of its inputs changes: that key, the endpoint, the bucket, the
+   * region, the threshold or S3_PERMISSION (nothing else is in its environment). Each run uploads threshold + 1
+   * bytes (15 MiB + 1 byte by default) and deletes them. Depend on the component to wait for both.
+   */
+  public readonly multipartCommand: Command;
+  /** The multipart probe's report: `ok`/`FAIL` lines like {@link report}. Holds no secret. */
+  public readonly multipartReport: pulumi.Output<string>;
   /** The check's report: one `ok   <check>` / `FAIL <check>: <reason>` line per check. Holds no secret. */
   public readonly report: pulumi.Output<string>;
 
@@ -105,7 +141,15 @@ export class MediaCheck extends pulumi.ComponentResource {
         reason: "is not set, but its other half is; give both halves of Mastodon's key, or neither",
       });
     }
+    const threshold = args.multipartThresholdBytes ?? DEFAULT_MULTIPART_THRESHOLD_BYTES;
+    if (!(Number.isInteger(threshold) && threshold >= MIN_PART_BYTES)) {
+      throw new pulumi.InputPropertyError({
+        propertyPath: "multipartThresholdBytes",
+        reason: `must be a whole number of bytes, at least ${MIN_PART_BYTES} (5 MiB), got ${threshold}`,
+      });
+    }
     super("mastodon-media:verify:MediaCheck", name, {}, opts);
+    const permission = args.mastodonS3Permission ?? MASTODON_S3_PERMISSION;
 
     this.command = new Command(
       `${name}-run`,
@@ -118,6 +162,7 @@ export class MediaCheck extends pulumi.ComponentResource {
           S3_BUCKET: args.bucketName,
           S3_REGION: args.region,
           VERIFY_TIMEOUT_SECONDS: pulumi.output(timeout ?? DEFAULT_MEDIA_CHECK_TIMEOUT_SECONDS).apply(String),
+          MASTODON_S3_PERMISSION: permission,
           // Secret in state and in transit; the script never prints either (nor any signature).
           AWS_ACCESS_KEY_ID: pulumi.secret(args.accessKeyId),
           AWS_SECRET_ACCESS_KEY: pulumi.secret(args.secretAccessKey),
@@ -140,6 +185,32 @@ export class MediaCheck extends pulumi.ComponentResource {
     );
     this.report = this.command.stdout;
 
-    this.registerOutputs({ report: this.report });
+    // The key Mastodon gets: its own, or the program's when it shares it. Under the variable names Mastodon reads.
+    const ownKey = args.mastodonAccessKeyId !== undefined && args.mastodonSecretAccessKey !== undefined;
+    this.multipartCommand = new Command(
+      `${name}-multipart`,
+      {
+        create: MULTIPART_CHECK_COMMAND,
+        // Only what the upload depends on: any other input would re-upload threshold-sized probes for nothing.
+        environment: {
+          E2_ENDPOINT: args.e2Endpoint,
+          S3_BUCKET: args.bucketName,
+          S3_REGION: args.region,
+          AWS_ACCESS_KEY_ID: pulumi.secret(ownKey ? args.mastodonAccessKeyId! : args.accessKeyId),
+          AWS_SECRET_ACCESS_KEY: pulumi.secret(ownKey ? args.mastodonSecretAccessKey! : args.secretAccessKey),
+          MEDIA_CHECK_KEY_SETTING: ownKey ? "mastodonAccessKeyId" : "e2AccessKeyId",
+          S3_MULTIPART_THRESHOLD: String(threshold),
+          MASTODON_S3_PERMISSION: permission,
+          MEDIA_CHECK_REQUEST_TIMEOUT_SECONDS: String(MULTIPART_REQUEST_TIMEOUT_SECONDS),
+        },
+        logging: Logging.StdoutAndStderr,
+        addPreviousOutputInEnv: false,
+      },
+      // After the check: a key that cannot write or delete fails there first, before any large upload.
+      { parent: this, dependsOn: [this.command] },
+    );
+    this.multipartReport = this.multipartCommand.stdout;
+
+    this.registerOutputs({ report: this.report, multipartReport: this.multipartReport });
   }
 }

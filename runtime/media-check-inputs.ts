@@ -1,6 +1,22 @@
 // The media check's inputs: read from the environment the Command sets (never argv), validated all at once,
 // with messages that name the variable and never quote a secret.
 import { DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS } from "../components/media-check-limits";
+import {
+  DEFAULT_MULTIPART_THRESHOLD_BYTES,
+  MASTODON_S3_PERMISSION,
+  MIN_PART_BYTES,
+} from "../components/mastodon-env";
+
+/** The canned ACLs S3 defines: what S3_PERMISSION may name (or be empty: no ACL header). */
+const CANNED_ACLS = [
+  "private",
+  "public-read",
+  "public-read-write",
+  "authenticated-read",
+  "aws-exec-read",
+  "bucket-owner-read",
+  "bucket-owner-full-control",
+];
 
 /** Per-request bound (connect + TLS + answer), in seconds. */
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 10;
@@ -32,6 +48,10 @@ export interface MediaCheckInputs {
   timeoutSeconds: number;
   requestTimeoutMs: number;
   connectTo: ConnectTo;
+  /** S3_PERMISSION as the env block gives it to Mastodon: the canned ACL its uploads carry, "" for none. */
+  mastodonPermission: string;
+  /** S3_MULTIPART_THRESHOLD as Mastodon will use it, in bytes. */
+  multipartThresholdBytes: number;
 }
 
 export interface KeyPair {
@@ -93,8 +113,14 @@ function quote(value: string): string {
   return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
 }
 
-/** Reads and validates the environment. Throws {@link InputError} listing every problem. */
-export function parseInputs(env: Record<string, string | undefined>): MediaCheckInputs {
+/**
+ * Reads and validates the environment. Throws {@link InputError} listing every problem. `needsMediaHost`
+ * false: the multipart probe, which talks to the e2 endpoint only (its Command gets no MEDIA_HOST).
+ */
+export function parseInputs(
+  env: Record<string, string | undefined>,
+  { needsMediaHost = true }: { needsMediaHost?: boolean } = {},
+): MediaCheckInputs {
   const problems: string[] = [];
   const required = (name: string): string => {
     const v = env[name];
@@ -105,7 +131,7 @@ export function parseInputs(env: Record<string, string | undefined>): MediaCheck
     return v.trim();
   };
 
-  const mediaHost = required("MEDIA_HOST").toLowerCase();
+  const mediaHost = needsMediaHost ? required("MEDIA_HOST").toLowerCase() : "";
   if (mediaHost && !isHostName(mediaHost)) {
     problems.push(
       `MEDIA_HOST must be a host name like files.example.social, no scheme, port or path (got ${quote(mediaHost)})`,
@@ -172,6 +198,22 @@ export function parseInputs(env: Record<string, string | undefined>): MediaCheck
     { integer: false, max: 120 },
   );
 
+  // Both come from the env block (components/mastodon-env.ts); unset means what the env block sets.
+  const mastodonPermission = env["MASTODON_S3_PERMISSION"] ?? MASTODON_S3_PERMISSION;
+  if (mastodonPermission !== "" && !CANNED_ACLS.includes(mastodonPermission)) {
+    problems.push(
+      `MASTODON_S3_PERMISSION must be empty or a canned ACL (${CANNED_ACLS.join(", ")}) (got ${quote(mastodonPermission)})`,
+    );
+  }
+  const rawThreshold = env["S3_MULTIPART_THRESHOLD"]?.trim() ?? "";
+  const multipartThresholdBytes =
+    rawThreshold === "" ? DEFAULT_MULTIPART_THRESHOLD_BYTES : Number(rawThreshold);
+  if (!/^\d{0,15}$/.test(rawThreshold) || multipartThresholdBytes < MIN_PART_BYTES) {
+    problems.push(
+      `S3_MULTIPART_THRESHOLD must be a whole number of bytes, at least ${MIN_PART_BYTES} (got ${quote(rawThreshold)})`,
+    );
+  }
+
   let connectTo: ConnectTo = { byName: new Map() };
   try {
     connectTo = parseConnectTo(env["MEDIA_CHECK_CONNECT_TO"]);
@@ -193,6 +235,8 @@ export function parseInputs(env: Record<string, string | undefined>): MediaCheck
     timeoutSeconds,
     requestTimeoutMs: Math.round(requestTimeoutSeconds * 1000),
     connectTo,
+    mastodonPermission,
+    multipartThresholdBytes,
   };
 }
 

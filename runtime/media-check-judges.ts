@@ -16,10 +16,10 @@ export function s3ErrorSummary(body: string): string | undefined {
   return clean(message ? `${code}: ${message}` : code);
 }
 
-/** One printable line, bounded: no control characters, at most 400 characters (room for the advice). */
+/** One printable line, bounded: no control characters, at most 800 characters (room for the advice). */
 function clean(text: string): string {
   const flat = text.replace(/\p{Cc}+/gu, " ").trim();
-  return flat.length > 400 ? `${flat.slice(0, 400)}…` : flat;
+  return flat.length > 800 ? `${flat.slice(0, 800)}…` : flat;
 }
 
 function statusText(answer: HttpAnswer): string {
@@ -46,6 +46,8 @@ export function judgeRequestError(check: CheckName, error: { code?: string; mess
  * e2's error bodies echo the string to sign and the signature.
  */
 export interface S3Failure {
+  /** The S3 operation that failed (PutObject, DeleteObjects, UploadPart, …), when known. */
+  call?: string;
   status?: number;
   code?: string;
   message: string;
@@ -136,6 +138,85 @@ export function judgeS3(
       }
   }
   return fail(check, `${cannot}: HTTP ${failure.status} ${s3Code(failure)}`, false);
+}
+
+/** The Mastodon calls beyond plain object writes and reads that the check makes with Mastodon's key. */
+export type MastodonCall = "batch-delete" | "multipart";
+
+/** `DeleteObjects answered HTTP 400 InvalidArgument`, or the code alone when the call is unknown. */
+function answerText(f: S3Failure): string {
+  return f.call ? `${f.call} answered HTTP ${f.status} ${s3Code(f)}` : `HTTP ${f.status} ${s3Code(f)}`;
+}
+
+/**
+ * Judges Mastodon's batch delete or multipart upload, made with Mastodon's key. A wrong key, a missing bucket,
+ * a 5xx or no answer are judged as for any call ({@link judgeS3}); any other refusal names the call, e2's
+ * answer and what the operator can do, since Mastodon itself would fail there in production.
+ * `thresholdBytes` is the S3_MULTIPART_THRESHOLD the env block gives Mastodon.
+ */
+export function judgeMastodonCall(
+  check: CheckName,
+  key: KeySettings,
+  call: MastodonCall,
+  target: S3Target,
+  failure: S3Failure | undefined,
+  thresholdBytes: number,
+): Verdict {
+  if (!failure) return pass(check);
+  const keyProblem = ["InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket"];
+  if (
+    failure.status === undefined ||
+    failure.status >= 500 ||
+    failure.status === 429 ||
+    keyProblem.includes(failure.code ?? "")
+  ) {
+    return judgeS3(check, key, call === "multipart" ? "write" : "delete", target, failure);
+  }
+  const denied = failure.status === 403 || failure.code === "AccessDenied";
+  const { bucket } = target;
+  if (call === "batch-delete") {
+    return fail(
+      check,
+      `${key.keyId} cannot batch-delete from bucket ${bucket}: ${answerText(failure)} — ` +
+        (denied
+          ? "give the key read and write on this bucket: "
+          : "e2 refuses the call itself (it carries an x-amz-checksum-crc32 header, which current AWS SDKs send because the operation requires a checksum); ") +
+        "Mastodon deletes media with DeleteObjects (app/lib/attachment_batch.rb) and no Mastodon setting avoids it (S3_BATCH_DELETE_LIMIT only sets how many keys go in one call), so media admins delete would stay readable" +
+        (denied ? "" : "; report it to iDrive support with this line"),
+      false,
+    );
+  }
+  return fail(
+    check,
+    `${key.keyId} cannot upload in parts to bucket ${bucket}: ${answerText(failure)} — ` +
+      (denied
+        ? "give the key read and write on this bucket; if single uploads work (mastodon-write), "
+        : "") +
+      `Mastodon uploads files of S3_MULTIPART_THRESHOLD (${thresholdBytes} bytes) or more this way (mastodon/mastodon#30601): ` +
+      'set S3_MULTIPART_THRESHOLD in mastodonEnvExtra above the largest file your instance accepts (e.g. "104857600", 100 MiB) so every upload is one PutObject; S3_FORCE_SINGLE_REQUEST does not help (it changes downloads only)',
+    false,
+  );
+}
+
+/**
+ * After DeleteObjects answered without error, HeadObject of the deleted probe: `size` undefined means gone.
+ * A probe still there means e2 acknowledged a batch delete it did not do.
+ */
+export function judgeBatchDeleted(
+  check: CheckName,
+  key: KeySettings,
+  target: S3Target,
+  result: { size: number | undefined } | S3Failure,
+): Verdict {
+  if (!("size" in result)) return judgeS3(check, key, "read", target, result);
+  if (result.size !== undefined) {
+    return fail(
+      check,
+      `${key.keyId}: DeleteObjects answered without error, but the probe is still in bucket ${target.bucket} (HeadObject found ${result.size} bytes): media admins delete in Mastodon would stay readable; report it to iDrive support with this line`,
+      false,
+    );
+  }
+  return pass(check);
 }
 
 /** Signed GET of a probe: readable, and exactly the bytes written. */

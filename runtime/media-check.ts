@@ -5,9 +5,11 @@
 // guard, it checks that listing, PUT and DELETE are refused (the probe read back signed is unchanged) and that
 // the backups/ probe cannot be read: the media host's block rule refuses all of these at the edge, so only the
 // endpoint shows whether the bucket itself is public. Then through https://<MEDIA_HOST>/ that the probe is
-// served by Cloudflare with CORS and valid TLS, and that the edge refuses listing, PUT and DELETE too. Then,
-// when Mastodon has its own key, proves that key the way Mastodon will use it: it writes a further probe,
-// reads it back signed, sees it served through the media host, and deletes it. Retries with a capped back-off
+// served by Cloudflare with CORS and valid TLS, and that the edge refuses listing, PUT and DELETE too. Then
+// proves the key Mastodon gets (its own, or the program's when it shares it) the way Mastodon uses it: a
+// PutObject with Mastodon's headers (its Cache-Control, a Content-Type, x-amz-acl only when S3_PERMISSION is
+// not empty), a signed read, the probe served through the media host, and a DeleteObjects batch as Mastodon
+// deletes media, after which the probe must be gone. The multipart upload is runtime/multipart-check.ts. Retries with a capped back-off
 // while DNS and the edge settle (a public bucket or a refused key fails at once), prints one line per check,
 // exits non-zero naming the first failed check, and always deletes every probe with the program's key.
 //
@@ -17,7 +19,8 @@
 //
 // Inputs (environment only: argv shows in process lists): MEDIA_HOST, E2_ENDPOINT (host or host:port),
 // S3_BUCKET, S3_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, optionally MASTODON_ACCESS_KEY_ID and
-// MASTODON_SECRET_ACCESS_KEY (both or neither), VERIFY_TIMEOUT_SECONDS (default 300). For tests and
+// MASTODON_SECRET_ACCESS_KEY (both or neither), MASTODON_S3_PERMISSION (the env block's S3_PERMISSION;
+// default what the env block sets, empty), VERIFY_TIMEOUT_SECONDS (default 300). For tests and
 // troubleshooting: MEDIA_CHECK_CONNECT_TO (`host:port`, or `name=host:port,...`: connect there instead of
 // resolving the name; SNI and Host stay the real name) and MEDIA_CHECK_REQUEST_TIMEOUT_SECONDS (default 10).
 // Extra trusted CAs come from node's own NODE_EXTRA_CA_CERTS; certificate verification is never turned off.
@@ -43,6 +46,7 @@ import {
   judgeGet,
   judgeS3,
   judgeSignedRead,
+  MASTODON_CACHE_CONTROL,
   MASTODON_CHECKS,
   MASTODON_KEY,
   PROGRAM_KEY,
@@ -55,11 +59,13 @@ import {
   type EndpointAnswers,
   type ProbeAfter,
   type HttpAnswer,
+  type KeySettings,
   type MediaCheckInputs,
   type S3Target,
   type Verdict,
 } from "./media-checks";
 import { failureOf, probeStore, type ProbeStore } from "./media-check-s3";
+import { batchDelete } from "./mastodon-batch-delete";
 
 /** Sent on the GET so the edge has a reason to answer with CORS headers. */
 const ORIGIN = "https://media-check.invalid";
@@ -314,32 +320,42 @@ async function retrying(deadlineMs: number, attempt: () => Promise<Verdict[]>): 
   }
 }
 
-/** Proves Mastodon's key as Mastodon uses it: write, signed read, served to readers, delete. */
+/**
+ * Proves the key Mastodon gets the way Mastodon uses it: PutObject with Mastodon's headers, signed read, served
+ * to readers, then a DeleteObjects batch (how Mastodon deletes media) after which the probe must be gone.
+ */
 async function mastodonChecks(
   inputs: MediaCheckInputs,
   store: ProbeStore,
+  keySettings: KeySettings,
   key: string,
   content: string,
   deadline: number,
 ): Promise<Verdict[]> {
   const target: S3Target = { bucket: inputs.bucket, endpoint: inputs.e2Endpoint };
   const verdicts: Verdict[] = [];
-  // Each step runs only after the one before passed: write, signed read, served to readers, delete.
+  // Each step runs only after the one before passed: write, signed read, served to readers, batch delete.
   const steps: (() => Promise<Verdict>)[] = [
     async () =>
       judgeS3(
         "mastodon-write",
-        MASTODON_KEY,
+        keySettings,
         "write",
         target,
-        failureOf(await store.put(key, content, stop.signal)),
+        failureOf(
+          await store.put(key, content, stop.signal, {
+            cacheControl: MASTODON_CACHE_CONTROL,
+            contentType: "text/plain",
+            acl: inputs.mastodonPermission,
+          }),
+        ),
       ),
     // Mastodon reads objects back with its key too (data exports are handed out as signed links).
     async () => {
       const r = await store.get(key, stop.signal);
       return judgeSignedRead(
         "mastodon-read",
-        MASTODON_KEY,
+        keySettings,
         target,
         r.ok ? { body: r.value } : r.failure,
         content,
@@ -352,14 +368,7 @@ async function mastodonChecks(
         return judgeRequestError("mastodon-served", e as Error & { code?: string });
       }
     },
-    async () =>
-      judgeS3(
-        "mastodon-delete",
-        MASTODON_KEY,
-        "delete",
-        target,
-        failureOf(await store.delete(key, stop.signal)),
-      ),
+    () => batchDelete("mastodon-batch-delete", inputs, store, keySettings, [key], stop.signal),
   ];
   for (const run of steps) {
     const [verdict] = await retrying(deadline, async () => [await run()]);
@@ -421,12 +430,13 @@ async function main(): Promise<number> {
   );
   if (!inputs.mastodonKey) {
     say(
-      `skip ${MASTODON_CHECKS.join(", ")}: no mastodonAccessKeyId, so Mastodon gets the program's key (proven by upload and cleanup)`,
+      `note ${MASTODON_CHECKS.join(", ")} use the program's key: no mastodonAccessKeyId, so Mastodon gets the program's key`,
     );
   }
 
   const program = probeStore(inputs, inputs, signatures);
-  const mastodon = inputs.mastodonKey ? probeStore(inputs, inputs.mastodonKey, signatures) : undefined;
+  const mastodon = inputs.mastodonKey ? probeStore(inputs, inputs.mastodonKey, signatures) : program;
+  const mastodonKeySettings = inputs.mastodonKey ? MASTODON_KEY : PROGRAM_KEY;
   const target: S3Target = { bucket: inputs.bucket, endpoint: inputs.e2Endpoint };
   const verdicts: Verdict[] = [];
   try {
@@ -445,22 +455,30 @@ async function main(): Promise<number> {
     if (uploaded[0].ok && !firstFailure(endpoint) && !stop.signal.aborted) {
       const edge = await retrying(deadline, () => edgeAttempt(inputs, keys.program, content));
       verdicts.push(...edge);
-      if (mastodon && !firstFailure(edge) && !stop.signal.aborted) {
-        verdicts.push(...(await mastodonChecks(inputs, mastodon, keys.mastodon, mastodonContent, deadline)));
+      if (!firstFailure(edge) && !stop.signal.aborted) {
+        verdicts.push(
+          ...(await mastodonChecks(
+            inputs,
+            mastodon,
+            mastodonKeySettings,
+            keys.mastodon,
+            mastodonContent,
+            deadline,
+          )),
+        );
       }
     }
   } finally {
     // Mastodon's probe too: its own delete may have failed or never run.
-    const all = [keys.program, keys.backups, ...(mastodon ? [keys.mastodon] : [])];
-    verdicts.push(await cleanup(inputs, program, all));
+    verdicts.push(await cleanup(inputs, program, [keys.program, keys.backups, keys.mastodon]));
     program.close();
-    mastodon?.close();
+    if (mastodon !== program) mastodon.close();
   }
 
   for (const v of verdicts) say(formatVerdict(v));
   const failed = firstFailure(verdicts);
   if (failed) {
-    const expected = [...ENDPOINT_CHECKS, ...EDGE_CHECKS, ...(mastodon ? MASTODON_CHECKS : [])];
+    const expected = [...ENDPOINT_CHECKS, ...EDGE_CHECKS, ...MASTODON_CHECKS];
     const skipped = expected.filter((c) => !verdicts.some((v) => v.check === c));
     complain(
       `media check failed at ${failed.check} after ${elapsed()}: ${failed.reason}` +
@@ -471,7 +489,7 @@ async function main(): Promise<number> {
   }
   say(
     `media check passed after ${elapsed()}: bucket ${inputs.bucket} refuses anonymous listing, writes and archive reads at e2; https://${inputs.mediaHost}/ serves it through Cloudflare, read-only, with CORS` +
-      (mastodon ? "; Mastodon's key writes, reads and deletes there" : ""),
+      `; ${inputs.mastodonKey ? "Mastodon's key" : "the key Mastodon shares"} writes with Mastodon's headers, reads and batch-deletes there`,
   );
   return 0;
 }

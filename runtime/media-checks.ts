@@ -5,6 +5,7 @@
 import { DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS } from "../components/media-check-limits";
 // The probe lives under the prefix the bucket policy makes public on purpose (one definition, shared).
 import { PROBE_PREFIX } from "../components/media-paths";
+import { MIN_PART_BYTES } from "../components/mastodon-env";
 
 /** Every check, in the order it runs and is reported. The first failed one names the failure. */
 export const CHECKS = [
@@ -23,10 +24,16 @@ export const CHECKS = [
   "mastodon-write",
   "mastodon-read",
   "mastodon-served",
-  "mastodon-delete",
+  "mastodon-batch-delete",
   "cleanup",
 ] as const;
-export type CheckName = (typeof CHECKS)[number];
+
+/**
+ * The checks of the multipart probe (runtime/multipart-check.ts, its own Command: it runs only when Mastodon's
+ * key, the endpoint, the bucket or the threshold changed), in order.
+ */
+export const MULTIPART_CHECKS = ["mastodon-multipart", "mastodon-batch-delete", "cleanup"] as const;
+export type CheckName = (typeof CHECKS)[number] | (typeof MULTIPART_CHECKS)[number];
 
 /**
  * The anonymous checks made straight at the e2 endpoint, path-style, where the bucket policy is the only guard
@@ -40,10 +47,14 @@ export const EDGE_CHECKS = CHECKS.filter(
   (c) => c !== "upload" && c !== "cleanup" && !c.startsWith("mastodon-") && !c.startsWith("e2-"),
 );
 
-/** The checks of Mastodon's own key, run after the edge passed, only when that key is given. */
+/**
+ * The calls Mastodon makes, with the key Mastodon gets (its own, or the program's when it shares it), run after
+ * the edge passed: PutObject with Mastodon's headers, signed GetObject, served to readers, DeleteObjects.
+ */
 export const MASTODON_CHECKS = CHECKS.filter((c) => c.startsWith("mastodon-"));
 
 export { PROBE_PREFIX };
+export { MASTODON_CACHE_CONTROL } from "../components/mastodon-env";
 export * from "./media-check-inputs";
 export * from "./media-check-judges";
 
@@ -78,6 +89,8 @@ export interface ProbeKeys {
   /** Written with the program's key and no ACL, like a user's archive: anonymous reads must be refused. */
   backups: string;
   mastodon: string;
+  /** The multipart probe (runtime/multipart-check.ts). */
+  multipart: string;
 }
 
 /**
@@ -98,7 +111,18 @@ export function probeKeys(token: string): ProbeKeys {
     program: `${PROBE_PREFIX}${token}.txt`,
     backups: `${BACKUPS_PROBE_PREFIX}${token}`,
     mastodon: `${PROBE_PREFIX}${token}-mastodon.txt`,
+    multipart: `${PROBE_PREFIX}${token}-multipart.bin`,
   };
+}
+
+/**
+ * Size and part size of the multipart probe for a threshold: one byte above it (Mastodon's SDK goes multipart
+ * at `size >= threshold`, aws-sdk-s3 file_uploader.rb), cut into parts as that SDK cuts a file of that size
+ * (multipart_file_uploader.rb `compute_default_part_size`: the larger of size / 10000 and 5 MiB).
+ */
+export function multipartProbeShape(thresholdBytes: number): { size: number; partSize: number } {
+  const size = thresholdBytes + 1;
+  return { size, partSize: Math.max(Math.ceil(size / 10_000), MIN_PART_BYTES) };
 }
 
 /**

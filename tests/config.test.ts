@@ -271,6 +271,21 @@ test("mastodonEnvExtra refuses S3_KEY_PREFIX: public reads are granted only at M
   );
 });
 
+test("mastodonEnvExtra.S3_MULTIPART_THRESHOLD must be whole bytes of at least 5 MiB (Mastodon's SDK refuses smaller parts)", () => {
+  for (const bad of ["15MB", "1048576", "5242879.5"]) {
+    assertRejected(
+      { mastodonEnvExtra: JSON.stringify({ S3_MULTIPART_THRESHOLD: bad }) },
+      "mastodonEnvExtra.S3_MULTIPART_THRESHOLD",
+      JSON.stringify(bad),
+      "at least 5242880",
+    );
+  }
+  const s = parseSettings(
+    minimalConfig({ mastodonEnvExtra: JSON.stringify({ S3_MULTIPART_THRESHOLD: 5242880 }) }),
+  );
+  assert.deepEqual(s.mastodonEnvExtra, { S3_MULTIPART_THRESHOLD: "5242880" });
+});
+
 test("adopt entries are checked: unknown fields, rulesets (no longer adopted) and malformed IDs", () => {
   assertRejected({ adopt: JSON.stringify({ zone: true }) }, "adopt.zone", "bucket, dnsRecordId");
   assertRejected(

@@ -38,6 +38,7 @@ describe("the media check in the whole program, loaded from two checkouts", () =
   const labels = ["clone-a", "ci-runner-b"];
   let dirs: string[] = [];
   let commands: Registration[] = [];
+  const multipart: Registration[] = [];
 
   // The whole program, with Mastodon's own key configured, loaded from two copies at different paths.
   before(async () => {
@@ -58,7 +59,12 @@ describe("the media check in the whole program, loaded from two checkouts", () =
       assert.ok(run.ok, `load from ${dirs[i]} failed: ${run.error?.message}\n${run.stderr}`);
       assert.equal(run.result!.outputs.checkoutMarker, labels[i], "the load did not run this copy");
       const found = run.result!.registrations.filter((r) => r.type === "command:local:Command");
-      assert.equal(found.length, 1);
+      // The check and the multipart probe.
+      assert.deepEqual(
+        found.map((r) => r.name.replace(/^.*-media-check/, "media-check")),
+        ["media-check-run", "media-check-multipart"],
+      );
+      multipart.push(found[1]);
       return found[0];
     });
   });
@@ -66,10 +72,11 @@ describe("the media check in the whole program, loaded from two checkouts", () =
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  test("two checkouts at different paths register the media check's Command with identical inputs, naming neither path", () => {
+  test("two checkouts at different paths register the media check's Commands with identical inputs, naming neither path", () => {
     assert.deepEqual(commands[0].wireInputs, commands[1].wireInputs);
+    assert.deepEqual(multipart[0].wireInputs, multipart[1].wireInputs);
     for (const [i, dir] of dirs.entries()) {
-      const text = JSON.stringify(commands[i].wireInputs);
+      const text = JSON.stringify([commands[i].wireInputs, multipart[i].wireInputs]);
       assert.ok(
         !text.includes(dir) && !text.includes(PROJECT_DIR),
         `a checkout path is in the inputs: ${text}`,

@@ -148,6 +148,14 @@ async function scenario(s: Scenario = {}) {
   }
 }
 
+/** The calls Mastodon makes, made with the key Mastodon gets. */
+const MASTODON_OK = [
+  "ok   mastodon-write",
+  "ok   mastodon-read",
+  "ok   mastodon-served",
+  "ok   mastodon-batch-delete",
+];
+
 const EDGE_OK = [
   "ok   upload",
   "ok   e2-listing-refused",
@@ -216,15 +224,19 @@ suite(
     test("healthy media host passes every check; RGW refuses the anonymous listing, PUT, DELETE and backups/ read at its endpoint, the block rule at the edge; no probe is left", async () => {
       const { run, media, left } = await scenario();
       assert.equal(run.code, 0, run.stdout + run.stderr);
-      assert.deepEqual(verdictLines(run), [...EDGE_OK, "ok   cleanup"]);
+      assert.deepEqual(verdictLines(run), [...EDGE_OK, ...MASTODON_OK, "ok   cleanup"]);
       assert.equal(run.stderr, "");
-      assert.match(run.stdout, /^skip mastodon-write, mastodon-read, mastodon-served, mastodon-delete: /m);
+      assert.match(
+        run.stdout,
+        /^note mastodon-write, mastodon-read, mastodon-served, mastodon-batch-delete use the program's key: /m,
+      );
       const key = probeKeyOf(run);
       assert.deepEqual(mediaLog(media), [
         `GET /${key} 200`,
         `GET / 403`,
         `PUT /${key} 403`,
         `DELETE /${key} 403`,
+        `GET /${key.replace(/\.txt$/, "-mastodon.txt")} 200`,
       ]);
       assert.deepEqual(left, []);
     });
@@ -232,9 +244,9 @@ suite(
     test("with the methods rule off (the stand-in forwards everything to RGW), every check still passes on the program's private bucket", async () => {
       const { run, media, left } = await scenario({ behaviour: { noMethodsRule: true } });
       assert.equal(run.code, 0, run.stdout + run.stderr);
-      assert.deepEqual(verdictLines(run), [...EDGE_OK, "ok   cleanup"]);
+      assert.deepEqual(verdictLines(run), [...EDGE_OK, ...MASTODON_OK, "ok   cleanup"]);
       const key = probeKeyOf(run);
-      assert.deepEqual(mediaLog(media), [
+      assert.deepEqual(mediaLog(media).slice(0, 4), [
         `GET /${key} 200`,
         `GET / 403`,
         `PUT /${key} 403`,
@@ -249,20 +261,16 @@ suite(
       assert.notEqual(probeKeyOf(a.run), probeKeyOf(b.run));
     });
 
-    test("with Mastodon's own key: it writes, reads back signed, is served through the media host and deletes its probe", async () => {
+    test("with Mastodon's own key: it writes with Mastodon's headers, reads back signed, is served through the media host and batch-deletes its probe", async () => {
       const { run, media, left } = await scenario({ mastodon: mastodonKey });
       assert.equal(run.code, 0, run.stdout + run.stderr);
-      assert.deepEqual(verdictLines(run), [
-        ...EDGE_OK,
-        "ok   mastodon-write",
-        "ok   mastodon-read",
-        "ok   mastodon-served",
-        "ok   mastodon-delete",
-        "ok   cleanup",
-      ]);
+      assert.deepEqual(verdictLines(run), [...EDGE_OK, ...MASTODON_OK, "ok   cleanup"]);
       const mastodonProbe = probeKeyOf(run).replace(/\.txt$/, "-mastodon.txt");
       assert.ok(mediaLog(media).includes(`GET /${mastodonProbe} 200`), mediaLog(media).join("\n"));
-      assert.match(run.stdout, /Mastodon's key writes, reads and deletes there$/m);
+      assert.match(
+        run.stdout,
+        /Mastodon's key writes with Mastodon's headers, reads and batch-deletes there$/m,
+      );
       assert.deepEqual(left, []);
     });
 
@@ -283,7 +291,7 @@ suite(
           "m",
         ),
       );
-      assert.match(run.stderr, /\(not reached: mastodon-read, mastodon-served, mastodon-delete\)/);
+      assert.match(run.stderr, /\(not reached: mastodon-read, mastodon-served, mastodon-batch-delete\)/);
       assert.doesNotMatch(run.stdout, /^wait mastodon-write/m, "a refused key must not be retried");
       assert.deepEqual(left, []);
     });

@@ -22,6 +22,9 @@ import {
   judgeGet,
   judgeListing,
   judgeS3,
+  judgeMastodonCall,
+  judgeBatchDeleted,
+  multipartProbeShape,
   judgeSignedRead,
   MASTODON_KEY,
   PROGRAM_KEY,
@@ -104,12 +107,13 @@ test("a URL where a host name belongs is rejected for MEDIA_HOST and E2_ENDPOINT
   assert.match(problems[1], /^E2_ENDPOINT must be "host" or "host:port"/);
 });
 
-test("probe keys are new per token: two under _probe/, the private one under backups/, which the policy keeps private", () => {
+test("probe keys are new per token: three under _probe/, the private one under backups/, which the policy keeps private", () => {
   const a = probeKeys("0123456789abcdef0123456789abcdef");
   assert.deepEqual(a, {
     program: "_probe/0123456789abcdef0123456789abcdef.txt",
     backups: "backups/_mastodon-media-probe-0123456789abcdef0123456789abcdef",
     mastodon: "_probe/0123456789abcdef0123456789abcdef-mastodon.txt",
+    multipart: "_probe/0123456789abcdef0123456789abcdef-multipart.bin",
   });
   assert.ok(a.backups.startsWith(BACKUPS_PROBE_PREFIX));
   assert.ok(PRIVATE_PREFIXES.some((p) => a.backups.startsWith(p)));
@@ -289,11 +293,11 @@ test("5xx, 429 and calls without an answer are retried; success passes", () => {
     [noAnswer.retryable, noAnswer.reason],
     [true, "no answer from e2 at s3.eu-central-2.idrivee2.com (ECONNREFUSED: connect ECONNREFUSED)"],
   );
-  assert.equal(judgeS3("mastodon-delete", MASTODON_KEY, "delete", target, undefined).ok, true);
+  assert.equal(judgeS3("mastodon-batch-delete", MASTODON_KEY, "delete", target, undefined).ok, true);
 });
 
 test("another refusal keeps e2's code and a message that says something", () => {
-  const v = judgeS3("mastodon-delete", MASTODON_KEY, "delete", target, {
+  const v = judgeS3("mastodon-batch-delete", MASTODON_KEY, "delete", target, {
     status: 400,
     code: "InvalidArgument",
     message: "bad header",
@@ -562,4 +566,88 @@ test("endpoint pass: a request without an answer fails retryably and the rest ar
     ],
   );
   assert.match(v[1].reason!, /^not attempted: an earlier request to e2 got no answer$/);
+});
+
+const E2_TARGET = { bucket: "files", endpoint: "s3.eu-central-2.idrivee2.com" };
+
+test("a DeleteObjects e2 refuses for itself names the call, e2's answer, the checksum header and that no Mastodon setting avoids it", () => {
+  const v = judgeMastodonCall(
+    "mastodon-batch-delete",
+    MASTODON_KEY,
+    "batch-delete",
+    E2_TARGET,
+    { call: "DeleteObjects", status: 400, code: "InvalidArgument", message: "" },
+    15728640,
+  );
+  assert.equal(v.ok, false);
+  assert.equal(v.retryable, false);
+  assert.equal(
+    v.reason,
+    "mastodonAccessKeyId cannot batch-delete from bucket files: DeleteObjects answered HTTP 400 InvalidArgument — e2 refuses the call itself (it carries an x-amz-checksum-crc32 header, which current AWS SDKs send because the operation requires a checksum); Mastodon deletes media with DeleteObjects (app/lib/attachment_batch.rb) and no Mastodon setting avoids it (S3_BATCH_DELETE_LIMIT only sets how many keys go in one call), so media admins delete would stay readable; report it to iDrive support with this line",
+  );
+});
+
+test("a multipart upload e2 refuses names the failing call and the S3_MULTIPART_THRESHOLD to raise, not S3_FORCE_SINGLE_REQUEST", () => {
+  const v = judgeMastodonCall(
+    "mastodon-multipart",
+    PROGRAM_KEY,
+    "multipart",
+    E2_TARGET,
+    { call: "UploadPart", status: 400, code: "XAmzContentSHA256Mismatch", message: "" },
+    15728640,
+  );
+  assert.equal(
+    v.reason,
+    'e2AccessKeyId cannot upload in parts to bucket files: UploadPart answered HTTP 400 XAmzContentSHA256Mismatch — Mastodon uploads files of S3_MULTIPART_THRESHOLD (15728640 bytes) or more this way (mastodon/mastodon#30601): set S3_MULTIPART_THRESHOLD in mastodonEnvExtra above the largest file your instance accepts (e.g. "104857600", 100 MiB) so every upload is one PutObject; S3_FORCE_SINGLE_REQUEST does not help (it changes downloads only)',
+  );
+});
+
+test("Mastodon's calls: a wrong secret, a 5xx and no answer are judged as for any call (the secret named; retried)", () => {
+  const wrong = judgeMastodonCall(
+    "mastodon-multipart",
+    MASTODON_KEY,
+    "multipart",
+    E2_TARGET,
+    { call: "CreateMultipartUpload", status: 403, code: "SignatureDoesNotMatch", message: "" },
+    15728640,
+  );
+  assert.match(wrong.reason ?? "", /SignatureDoesNotMatch — mastodonSecretAccessKey is not the secret/);
+  const busy = judgeMastodonCall(
+    "mastodon-batch-delete",
+    MASTODON_KEY,
+    "batch-delete",
+    E2_TARGET,
+    { call: "DeleteObjects", status: 503, code: "SlowDown", message: "" },
+    15728640,
+  );
+  assert.equal(busy.retryable, true);
+  const silent = judgeMastodonCall(
+    "mastodon-batch-delete",
+    MASTODON_KEY,
+    "batch-delete",
+    E2_TARGET,
+    { call: "DeleteObjects", code: "TIMEOUT", message: "no answer within 10s" },
+    15728640,
+  );
+  assert.equal(silent.retryable, true);
+});
+
+test("a probe still there after DeleteObjects answered without error fails, saying deleted media would stay readable", () => {
+  assert.equal(
+    judgeBatchDeleted("mastodon-batch-delete", MASTODON_KEY, E2_TARGET, { size: undefined }).ok,
+    true,
+  );
+  const v = judgeBatchDeleted("mastodon-batch-delete", MASTODON_KEY, E2_TARGET, { size: 112 });
+  assert.equal(v.ok, false);
+  assert.match(
+    v.reason ?? "",
+    /DeleteObjects answered without error, but the probe is still in bucket files \(HeadObject found 112 bytes\): media admins delete in Mastodon would stay readable/,
+  );
+});
+
+test("the multipart probe is one byte above the threshold, in parts cut as Mastodon's SDK cuts them", () => {
+  // Mastodon's default: 15 MiB + 1 byte, three 5 MiB parts and a last one of 1 byte.
+  assert.deepEqual(multipartProbeShape(15 * 1024 * 1024), { size: 15728641, partSize: 5242880 });
+  // Past 10000 × 5 MiB the part grows so that there are at most 10000 parts.
+  assert.deepEqual(multipartProbeShape(60_000_000_000), { size: 60_000_000_001, partSize: 6_000_001 });
 });

@@ -12,7 +12,7 @@ const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabg
 const fullConfig = minimalConfig({
   mastodonAccessKeyId: SECRET_VALUES.mastodonAccessKeyId,
   mastodonSecretAccessKey: SECRET_VALUES.mastodonSecretAccessKey,
-  mastodonEnvExtra: JSON.stringify({ S3_FORCE_SINGLE_REQUEST: "true" }),
+  mastodonEnvExtra: JSON.stringify({ S3_FORCE_SINGLE_REQUEST: "true", S3_MULTIPART_THRESHOLD: "104857600" }),
   mastodonHost: JSON.stringify({
     host: "mastodon.example.social",
     user: "mastodon",
@@ -93,12 +93,33 @@ test("the media check runs after the custom domain, policy, record and rules, an
   assert.match(String(triggers[2]), /http\.host eq \\"files\.example\.social\\"/);
 });
 
+test("the multipart probe gets the threshold and S3_PERMISSION the env block gives Mastodon, and Mastodon's own key", async () => {
+  const { registrations, outputs } = await programRun();
+  const probe = registrations.find(
+    (r) => r.type === "command:local:Command" && r.name.endsWith("-multipart"),
+  )!;
+  const env = probe.inputs.environment as Record<string, string>;
+  assert.match(String(outputs.mastodonEnv), /^S3_MULTIPART_THRESHOLD=104857600$/m);
+  assert.match(String(outputs.mastodonEnv), /^S3_PERMISSION=$/m);
+  assert.deepEqual(
+    [
+      env.S3_MULTIPART_THRESHOLD,
+      env.MASTODON_S3_PERMISSION,
+      env.AWS_ACCESS_KEY_ID,
+      env.MEDIA_CHECK_KEY_SETTING,
+    ],
+    ["104857600", "", SECRET_VALUES.mastodonAccessKeyId, "mastodonAccessKeyId"],
+  );
+});
+
 test("the env block is pushed to the Mastodon server only after the media check passed, as a secret", async () => {
   const { registrations } = await programRun();
   const push = registrations.find((r) => r.type === "command:remote:Command");
   assert.ok(push, "no remote command");
-  const check = registrations.find((r) => r.type === "command:local:Command")!;
-  assert.ok(push.options.dependencies.includes(check.urn));
+  // The check and the multipart probe: both must have passed.
+  const checks = registrations.filter((r) => r.type === "command:local:Command");
+  assert.equal(checks.length, 2);
+  for (const check of checks) assert.ok(push.options.dependencies.includes(check.urn), check.name);
   assert.ok(push.secretInputs.includes("stdin"), "the env block must travel as a secret");
   assert.ok(push.secretInputs.includes("connection"), "the SSH key must travel as a secret");
   assert.equal((push.inputs.connection as Record<string, unknown>).hostKey, HOST_KEY);

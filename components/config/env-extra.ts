@@ -1,5 +1,6 @@
 // The mastodonEnvExtra key: extra variables for Mastodon's env block.
 import { MANAGED_ENV_KEYS } from "./keys";
+import { MIN_PART_BYTES } from "../mastodon-env";
 
 // The bucket policy, the Cloudflare rules and the media check name Mastodon's public key prefixes from the
 // bucket root (components/media-paths.ts). A key prefix would move every object outside them: media would be
@@ -18,6 +19,10 @@ function parseJsonQuietly(value: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+function isMultipartThreshold(value: string): boolean {
+  return /^\d{1,15}$/.test(value) && Number(value) >= MIN_PART_BYTES;
 }
 
 /** `secret`: some value in it is encrypted (`--secret --path`), so no value is echoed in a problem. */
@@ -49,6 +54,13 @@ export function parseEnvExtra(
     } else if (!["string", "number", "boolean"].includes(typeof v) || /[\r\n\0]/.test(String(v))) {
       if (secret) notShown(key, "a single-line string, number or boolean");
       else problems.add(key, v, "a single-line string, number or boolean");
+    } else if (name === "S3_MULTIPART_THRESHOLD" && !isMultipartThreshold(String(v))) {
+      // Mastodon reads it with `.to_i` ("15MB" would become 15 bytes) and its SDK refuses parts below 5 MiB.
+      problems.add(
+        key,
+        v,
+        `a whole number of bytes, at least ${MIN_PART_BYTES} (5 MiB: Mastodon's S3 client cannot upload smaller files in parts), e.g. "104857600" for 100 MiB`,
+      );
     } else {
       extra[name] = String(v);
     }

@@ -177,6 +177,9 @@ export interface E2Record {
   path: string;
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  /** The request body's length, and the body itself when it is XML (DeleteObjects, CompleteMultipartUpload). */
+  bodyBytes: number;
+  xml?: string;
 }
 
 /** Faults of the fake e2; the default answers every request. */
@@ -187,6 +190,11 @@ export interface FakeE2Behaviour {
   slowDownFirst?: number;
   /** Answer 503 SlowDown to the first this-many unsigned requests. */
   slowDownAnonymousFirst?: number;
+  /**
+   * Answer DeleteObjects with HTTP 200 listing every key under `<Error>` with this code, deleting nothing (how S3
+   * reports keys it refused in a batch).
+   */
+  batchDeleteErrorCode?: string;
 }
 
 export interface FakeE2 {
@@ -223,13 +231,15 @@ async function closeServer(server: https.Server): Promise<void> {
 }
 
 /**
- * An S3 endpoint for faults only: object PUT / GET / DELETE, path-style, signatures not checked, with
- * the behaviour's fault.
+ * An S3 endpoint for faults and for recording what a client sends: object PUT / GET / HEAD / DELETE,
+ * DeleteObjects and multipart uploads, path-style, signatures not checked, with the behaviour's fault. Every
+ * request's headers are logged.
  */
 export async function startFakeE2(opts: KeyPair & { behaviour?: FakeE2Behaviour }): Promise<FakeE2> {
   const b = opts.behaviour ?? {};
   const store: ObjectStore = new Map();
   const log: E2Record[] = [];
+  const uploads = new Map<string, Map<number, Buffer>>();
   const xmlError = (res: import("node:http").ServerResponse, status: number, code: string): void =>
     void res
       .writeHead(status, { "content-type": "application/xml" })
@@ -242,6 +252,10 @@ export async function startFakeE2(opts: KeyPair & { behaviour?: FakeE2Behaviour 
         path: req.url ?? "",
         status: 0,
         headers: { ...req.headers },
+        bodyBytes: body.length,
+        ...(body.subarray(0, 5).toString() === "<?xml" || body.subarray(0, 1).toString() === "<"
+          ? { xml: body.toString("utf8") }
+          : {}),
       };
       log.push(record);
       if (b.hang) return; // the socket stays open until the client gives up
@@ -265,9 +279,69 @@ export async function startFakeE2(opts: KeyPair & { behaviour?: FakeE2Behaviour 
         record.status = 403;
         return xmlError(res, 403, "AccessDenied");
       }
+      const query = new URLSearchParams((req.url ?? "").split("?")[1] ?? "");
+      const ok = (status: number, headers: Record<string, string>, xml?: string): void => {
+        record.status = status;
+        res.writeHead(status, xml ? { ...headers, "content-type": "application/xml" } : headers).end(xml);
+      };
+      // DeleteObjects (POST /<bucket>?delete): removes the listed keys; quiet, so only refused keys are listed.
+      if (req.method === "POST" && query.has("delete") && !id) {
+        const bucket = decodeURIComponent((req.url ?? "/").split("?")[0].replace(/^\/|\/$/g, ""));
+        const keys = [...body.toString("utf8").matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]);
+        const code = b.batchDeleteErrorCode;
+        if (!code) for (const key of keys) store.delete(`${bucket}/${key}`);
+        const errors = code
+          ? keys.map((k) => `<Error><Key>${k}</Key><Code>${code}</Code><Message></Message></Error>`)
+          : [];
+        return ok(
+          200,
+          {},
+          `<?xml version="1.0" encoding="UTF-8"?><DeleteResult>${errors.join("")}</DeleteResult>`,
+        );
+      }
       if (!id) {
         record.status = 400;
         return xmlError(res, 400, "InvalidRequest");
+      }
+      // Multipart upload: parts are kept per upload ID and joined on completion.
+      if (req.method === "POST" && query.has("uploads")) {
+        const uploadId = `upload-${uploads.size + 1}`;
+        uploads.set(uploadId, new Map());
+        return ok(
+          200,
+          {},
+          `<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult><UploadId>${uploadId}</UploadId></InitiateMultipartUploadResult>`,
+        );
+      }
+      const upload = uploads.get(query.get("uploadId") ?? "");
+      if (upload && req.method === "PUT") {
+        upload.set(Number(query.get("partNumber")), body);
+        // As S3 does, the part's checksum comes back when the client sent one.
+        const crc32 = req.headers["x-amz-checksum-crc32"];
+        return ok(200, {
+          etag: `"part-${query.get("partNumber")}"`,
+          ...(typeof crc32 === "string" ? { "x-amz-checksum-crc32": crc32 } : {}),
+        });
+      }
+      if (upload && req.method === "POST") {
+        const joined = [...upload.entries()].sort(([a], [b]) => a - b).map(([, part]) => part);
+        store.set(id, { body: Buffer.concat(joined).toString("latin1"), headers: { ...req.headers } });
+        uploads.delete(query.get("uploadId")!);
+        return ok(
+          200,
+          {},
+          `<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUploadResult><ETag>"joined"</ETag></CompleteMultipartUploadResult>`,
+        );
+      }
+      if (upload && req.method === "DELETE") {
+        uploads.delete(query.get("uploadId")!);
+        return ok(204, {});
+      }
+      if (req.method === "HEAD") {
+        const obj = store.get(id);
+        return obj
+          ? ok(200, { "content-length": String(Buffer.byteLength(obj.body, "latin1")) })
+          : ok(404, {});
       }
       if (req.method === "PUT") {
         store.set(id, { body: body.toString("utf8"), headers: { ...req.headers } });

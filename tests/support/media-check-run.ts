@@ -11,15 +11,19 @@ export interface CheckRun {
   stderr: string;
 }
 
-/** Runs the checker with only the given environment (plus PATH), killed if it outlives `limitMs`. */
+/**
+ * Runs the checker (or `script`, e.g. the multipart probe) with only the given environment (plus PATH), killed
+ * if it outlives `limitMs`.
+ */
 export function runCheck(
   env: Record<string, string>,
   limitMs = HANG_LIMIT_MS,
   onStdout?: (soFar: string, child: ChildProcess) => void,
+  script = "runtime/media-check.ts",
 ): Promise<CheckRun> {
   return new Promise((done, fail) => {
     // Not process.env: the test runner's NODE_TEST_CONTEXT would turn the child into a test process.
-    const child = spawn(process.execPath, ["--import", "tsx", "runtime/media-check.ts"], {
+    const child = spawn(process.execPath, ["--import", "tsx", script], {
       cwd: PROJECT_DIR,
       env: { PATH: process.env.PATH ?? "", ...env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -47,10 +51,13 @@ export function assertNothingSecretPrinted(run: CheckRun, secrets: string[]): vo
   assert.doesNotMatch(printed, /[0-9a-f]{64}/, "something like a request signature was printed");
 }
 
-/** Fails unless the run failed at `check`; returns the seconds the script says it ran (its own clock). */
-export function assertFailedAt(run: CheckRun, check: string): number {
+/**
+ * Fails unless the run failed at `check`; returns the seconds the script says it ran (its own clock).
+ * `what` is how the script names itself ("media check", "multipart probe").
+ */
+export function assertFailedAt(run: CheckRun, check: string, what = "media check"): number {
   assert.notEqual(run.code, 0, `expected a failure:\n${run.stdout}${run.stderr}`);
-  const m = new RegExp(`media check failed at ${check} after (\\d+\\.\\d)s: `).exec(run.stderr);
+  const m = new RegExp(`${what} failed at ${check} after (\\d+\\.\\d)s: `).exec(run.stderr);
   assert.ok(m, run.stdout + run.stderr);
   assert.match(run.stdout, new RegExp(`^FAIL ${check}: `, "m"));
   return Number(m[1]);
