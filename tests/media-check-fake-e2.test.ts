@@ -6,6 +6,7 @@ import { after, before, suite, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { MAX_TIMEOUT_SECONDS } from "../components/media-check-limits";
+import { HANG_LIMIT_MS } from "./support/hang-limit";
 import {
   makePki,
   startFakeE2,
