@@ -6,7 +6,7 @@
 //   c. `aws s3 sync` (awscli), skipped with the reason when `aws` is not installed,
 // then `migrate verify` of the copied bucket. Prints figures and the ratio ours / fastest other; asserts nothing.
 // BENCH_MIGRATE_FILES sets the file count (default 5000).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as https from "node:https";
@@ -138,6 +138,7 @@ async function main() {
     };
     const haveAws = which("aws") !== undefined;
     if (!haveAws) console.log("  aws s3 sync: skipped (`aws` is not installed; Debian's package is awscli)");
+    else console.log(`  ${spawnSync("aws", ["--version"], { encoding: "utf8" }).stdout.trim()}`);
     // Each into a fresh bucket, in two rounds of alternating order, so that neither warm-up nor order favours
     // one; the best of each counts.
     const runs: Record<string, number[]> = { ours: [], bare: [], awscli: [] };
