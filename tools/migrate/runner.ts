@@ -129,6 +129,8 @@ async function startAgent(dir: string, privateKey: string): Promise<{ sock: stri
   const stop = () => {
     if (agent.exitCode === null && agent.signalCode === null) agent.kill("SIGTERM");
   };
+  // The agent holds the key: it never outlives this process, however the process ends short of SIGKILL.
+  process.once("exit", stop);
   await new Promise<void>((resolve, reject) => {
     agent.once("error", (e) =>
       reject(
