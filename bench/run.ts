@@ -6,6 +6,7 @@
 //   4. the e2 custom-domain check (bench/e2-custom-domain.bench.ts), when present
 //   5. the e2 bucket provider: serialization in the program phase, round trips on Ceph RGW (bench/e2-bucket.bench.ts)
 //   6. the Cloudflare rules' API requests per step, no-op up included (bench/cloudflare-rule.bench.ts)
+//   7. moving media: migrate copy vs bare rclone and aws s3 sync, and verify (bench/migrate.bench.ts)
 import { spawn, spawnSync } from "node:child_process";
 import {
   existsSync,
@@ -195,6 +196,14 @@ async function main() {
 
     console.log("\n6. Cloudflare rules (API requests per step; a no-op up should make none)");
     spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "bench", "cloudflare-rule.bench.ts")], {
+      cwd: ROOT,
+      stdio: "inherit",
+    });
+
+    console.log(
+      "\n7. moving existing media: migrate copy vs rclone's defaults and aws s3 sync (goal ≤ 1.05), verify",
+    );
+    spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "bench", "migrate.bench.ts")], {
       cwd: ROOT,
       stdio: "inherit",
     });

@@ -5,9 +5,8 @@
 // The local-media check inside that command requests files from a real HTTPS server on loopback
 // (tests/support/media-files-server.ts), whose test CA curl on the "host" trusts through CURL_CA_BUNDLE.
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -26,6 +25,7 @@ import {
 import { Command as LocalCommand } from "@pulumi/command/local/command";
 import { HANG_LIMIT_MS } from "./support/hang-limit";
 import { normalizeHostKey } from "../components/config/ssh-host-key";
+import { startLoopbackSshd, sshdSkipReason, type LoopbackSshd } from "./support/loopback-sshd";
 import { startMediaFilesServer, type MediaFilesServer } from "./support/media-files-server";
 import {
   installRecordingMocks,
@@ -402,59 +402,16 @@ function runShell(
 
 // ---- real SSH ----
 
-const SSHD = "/usr/sbin/sshd";
-const haveSshd = fs.existsSync(SSHD);
-const haveSshKeygen = spawnSync("ssh-keygen", ["-?"], { stdio: "ignore" }).error === undefined;
-const haveSsh = spawnSync("ssh", ["-V"], { stdio: "ignore" }).error === undefined;
-const sshSkip = !haveSshd
-  ? `${SSHD} is not installed (package openssh-server)`
-  : !haveSshKeygen || !haveSsh
-    ? "the OpenSSH client (ssh, ssh-keygen) is not installed"
-    : undefined;
+const sshSkip = sshdSkipReason();
 
 const ORIGINAL_ENV = "LOCAL_DOMAIN=example.social\nREDIS_HOST=localhost\n";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * Resolves once the server at port sends its SSH banner; rejects as soon as sshd exits, or at the hang limit.
- * Each try waits for the banner or the end of its connection, however long a busy machine takes to send it.
- */
-async function waitForBanner(port: number, sshd: ChildProcess): Promise<void> {
-  const deadline = Date.now() + HANG_LIMIT_MS;
-  while (Date.now() < deadline) {
-    if (sshd.exitCode !== null || sshd.signalCode !== null) throw new Error("sshd exited before it answered");
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
-      const done = (v: boolean) => {
-        socket.destroy();
-        resolve(v);
-      };
-      socket.once("data", (d) => done(d.toString().startsWith("SSH-")));
-      socket.once("close", () => done(false));
-      socket.once("error", () => done(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`sshd did not answer on 127.0.0.1:${port} within ${HANG_LIMIT_MS} ms`);
-}
 
 describe(
   `MastodonEnvPush command over real SSH${sshSkip ? ` (skipped: ${sshSkip})` : ""}`,
   { skip: sshSkip },
   () => {
     let dir: string;
-    let sshd: ChildProcess | undefined;
+    let sshd: LoopbackSshd;
     let port: number;
     let callsLog: string;
     let failFlag: string;
@@ -465,11 +422,6 @@ describe(
     before(async () => {
       media = await startMediaFilesServer();
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "env-push-ssh-"));
-      const keygen = (file: string) =>
-        spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", file], { timeout: HANG_LIMIT_MS });
-      keygen(path.join(dir, "host_ed25519"));
-      keygen(path.join(dir, "client_ed25519"));
-      fs.copyFileSync(path.join(dir, "client_ed25519.pub"), path.join(dir, "authorized_keys"));
 
       // The "host": shims that record how they were called instead of restarting anything.
       const shims = path.join(dir, "shims");
@@ -490,51 +442,16 @@ describe(
       tmp = path.join(dir, "remote-tmp");
       fs.mkdirSync(tmp);
 
-      // sshd as root separates privileges into this directory; the openssh-server service normally makes it.
-      if (process.getuid?.() === 0 && !fs.existsSync("/run/sshd")) fs.mkdirSync("/run/sshd", { mode: 0o755 });
-
-      port = await freePort();
-      const config = path.join(dir, "sshd_config");
-      fs.writeFileSync(
-        config,
-        [
-          `Port ${port}`,
-          "ListenAddress 127.0.0.1",
-          `HostKey ${path.join(dir, "host_ed25519")}`,
-          `AuthorizedKeysFile ${path.join(dir, "authorized_keys")}`,
-          `PidFile ${path.join(dir, "sshd.pid")}`,
-          `AllowUsers ${user}`,
-          "StrictModes no",
-          "UsePAM no",
-          "PasswordAuthentication no",
-          "KbdInteractiveAuthentication no",
-          "PubkeyAuthentication yes",
-          "PermitRootLogin prohibit-password",
-          `SetEnv PATH=${shims}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin TMPDIR=${tmp} CURL_CA_BUNDLE=${media.caFile}`,
-          "",
-        ].join("\n"),
-      );
-      const sshdLog = fs.openSync(path.join(dir, "sshd.log"), "w");
-      sshd = spawn(SSHD, ["-D", "-e", "-f", config], { stdio: ["ignore", sshdLog, sshdLog] });
-      fs.closeSync(sshdLog);
-      const hostPub = fs
-        .readFileSync(path.join(dir, "host_ed25519.pub"), "utf8")
-        .split(" ")
-        .slice(0, 2)
-        .join(" ");
-      fs.writeFileSync(path.join(dir, "known_hosts"), `[127.0.0.1]:${port} ${hostPub}\n`);
-      try {
-        await waitForBanner(port, sshd);
-      } catch (e) {
-        throw new Error(
-          `${(e as Error).message}; sshd said: ${fs.readFileSync(path.join(dir, "sshd.log"), "utf8")}`,
-          { cause: e },
-        );
-      }
+      sshd = await startLoopbackSshd({
+        PATH: `${shims}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`,
+        TMPDIR: tmp,
+        CURL_CA_BUNDLE: media.caFile,
+      });
+      port = sshd.port;
     });
 
     after(async () => {
-      if (sshd?.pid !== undefined && sshd.exitCode === null) sshd.kill("SIGTERM");
+      sshd?.stop();
       fs.rmSync(dir, { recursive: true, force: true });
       await media?.close();
     });
@@ -551,7 +468,7 @@ describe(
             "-F",
             "/dev/null",
             "-i",
-            path.join(dir, "client_ed25519"),
+            sshd.clientKeyFile,
             "-p",
             String(port),
             "-o",
@@ -561,7 +478,7 @@ describe(
             "-o",
             "StrictHostKeyChecking=yes",
             "-o",
-            `UserKnownHostsFile=${path.join(dir, "known_hosts")}`,
+            `UserKnownHostsFile=${sshd.knownHostsFile}`,
             // ConnectTimeout also bounds the SSH handshake and key exchange, which a busy machine can delay.
             "-o",
             `ConnectTimeout=${HANG_LIMIT_MS / 1000}`,

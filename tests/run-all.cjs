@@ -26,8 +26,8 @@ const WAITING_ON_PROCESSES = [
     "ceph-rgw",
     "e2-bucket-provider",
     "bucket-policy-rgw",
-    "cname-bundle",
-    "tls-probe",
+    "migrate",
+    "migrate-host",
   ],
   [
     "pulumi-load",
@@ -37,6 +37,8 @@ const WAITING_ON_PROCESSES = [
     "cloudflare-rule",
     "purge",
     "pulumi-cli",
+    "cname-bundle",
+    "tls-probe",
   ],
 ].map((group) => group.map((name) => `tests/${name}.test.ts`));
 const allTests = fs

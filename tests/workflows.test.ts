@@ -465,6 +465,7 @@ describe(".ci/run's test-peer step, run with bash against stubs", () => {
     "/usr/bin/ceph-mon",
     "/usr/bin/ceph-osd",
     "/usr/bin/radosgw",
+    "/usr/bin/rclone",
   ];
 
   function runStep(opts: { uid: number; sudo: boolean; ci: boolean; aptWorks: boolean }) {

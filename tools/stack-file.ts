@@ -65,6 +65,11 @@ export type Decrypt = (ciphertext: string) => string;
 const asConfigString = (value: unknown) =>
   typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
 
+/** The project's name from Pulumi.yaml: the namespace of its config keys (whatever `pulumi new` named it). */
+export function readProjectName(projectDir: string): string {
+  return (parseYaml(readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8")) as { name: string }).name;
+}
+
 /** `decrypt` (tests): the plain text of encrypted values instead of placeholders. */
 export function readStackConfig(projectDir: string, stack: string, decrypt?: Decrypt): StackConfig {
   const project = parseYaml(readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8")) as {

@@ -37,6 +37,8 @@ export interface CephRgwOptions {
    * shape of e2's custom domain (`files.example.social` → bucket `files`). Path style keeps working.
    */
   dnsName?: string;
+  /** Memory the OSD's memstore may hold, in bytes (default 1 GiB): the bench copies more than the tests. */
+  memstoreBytes?: number;
 }
 
 export interface S3Key {
@@ -232,7 +234,7 @@ mon data = ${dir}/mon
 [osd.0]
 osd data = ${dir}/osd
 osd objectstore = memstore
-memstore device bytes = 1073741824
+memstore device bytes = ${options.memstoreBytes ?? 1073741824}
 # Registered by the CLI before it boots: an OSD that registers itself can race the monmap ("wrong fsid").
 osd crush update on start = false
 osd class update on start = false
