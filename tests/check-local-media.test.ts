@@ -167,7 +167,8 @@ describe("check-local-media.sh", () => {
           let stderr = "";
           child.stdout.on("data", (d) => (stdout += d));
           child.stderr.on("data", (d) => (stderr += d));
-          const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+          // Only a guard against a hung script: 20 sequential requests take minutes on a loaded machine.
+          const timer = setTimeout(() => child.kill("SIGKILL"), 600_000);
           child.on("error", reject);
           child.on("close", (status) => {
             clearTimeout(timer);
