@@ -1,7 +1,8 @@
 // Cloudflare in front of the media host: a proxied CNAME to e2, an Origin CA certificate for e2's custom domain,
 // optional zone-level Authenticated Origin Pulls, and one rule of ours per concern in the zone's entry point for its
-// phase, beside the operator's own rules (edge-rules.ts, providers/cloudflare-rule.ts). Maintainer notes:
-// docs/cloudflare.md.
+// phase, beside the operator's own rules (edge-rules.ts, providers/cloudflare-rule.ts). Optionally one more rule, the
+// redirect of old local-storage URLs (legacy-media-redirect.ts), and a hold that leaves the media host's DNS
+// record unmanaged while an old bucket still serves that name. Maintainer notes: docs/cloudflare.md.
 import * as pulumi from "@pulumi/pulumi";
 // Submodule imports: loading and type-checking whole provider SDKs costs seconds on every cold `pulumi up`.
 import { AuthenticatedOriginPullsSettings } from "@pulumi/cloudflare/authenticatedOriginPullsSettings";
