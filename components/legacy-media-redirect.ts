@@ -71,11 +71,13 @@ export function legacyMediaRedirectRule(stack: string, instanceHost: string, med
 }
 
 /**
- * The nginx equivalent, for the `server` block of the instance host (Mastodon's own nginx.conf). Mastodon's
- * dist/nginx.conf already has a `location ^~ /system/` block (it served the files): this replaces it, since nginx
- * refuses two locations with the same prefix. Same behaviour as the rule: 301, the key kept, the query string
- * dropped (the trailing `?` stops nginx appending the original arguments), `/system/` alone answered 404.
- * mastodon/documentation#1627 gives the same rewrite.
+ * The nginx equivalent, for the `server` block of the instance host (Mastodon's own nginx.conf). Recent
+ * dist/nginx.conf versions serve the files from a `location ^~ /system/` block, which must be replaced (nginx
+ * refuses two locations with the same prefix); older ones (mastodon/mastodon dist/nginx.conf as stored at
+ * 48caeb9, the only version read here) have none, and then `^~` makes this block win over their regex locations
+ * for /system/. Same behaviour as the rule: 301, the key kept, the query string dropped (the trailing `?` stops
+ * nginx appending the original arguments), `/system/` alone answered 404. mastodon/documentation#1627 gives the
+ * same rewrite. Not run in a real nginx here.
  */
 export function nginxLegacyMediaRedirect(instanceHost: string, mediaHost: string): string {
   for (const host of [instanceHost, mediaHost]) {
@@ -84,8 +86,8 @@ export function nginxLegacyMediaRedirect(instanceHost: string, mediaHost: string
   const prefix = LEGACY_MEDIA_PATH_PREFIX;
   return [
     `# mastodon-media: old media URLs https://${instanceHost}${prefix}<key> now live at https://${mediaHost}/<key>.`,
-    `# In the server block for ${instanceHost}, replace the existing "location ^~ ${prefix} { ... }" block with this`,
-    "# one, then check and reload: nginx -t && systemctl reload nginx",
+    `# In the server block for ${instanceHost}: replace its "location ^~ ${prefix} { ... }" block with this one if it`,
+    "# has one (recent Mastodon nginx.conf does), else add it; then check and reload: nginx -t && systemctl reload nginx",
     `location ^~ ${prefix} {`,
     `  rewrite ^${prefix}(.+)$ https://${mediaHost}/$1? permanent;`,
     "  return 404;",

@@ -173,13 +173,13 @@ test("host names that could break out of the quotes, and a redirect onto itself,
   assert.throws(() => legacyMediaRedirectRule(STACK, MEDIA, MEDIA), /would loop/);
 });
 
-test("the nginx snippet replaces Mastodon's /system/ location with a 301 rewrite that drops the query string", () => {
+test("the nginx snippet is a /system/ location with a 301 rewrite that drops the query string, to replace Mastodon's own", () => {
   assert.equal(
     nginxLegacyMediaRedirect(INSTANCE, MEDIA),
     [
       "# mastodon-media: old media URLs https://example.social/system/<key> now live at https://files.example.social/<key>.",
-      '# In the server block for example.social, replace the existing "location ^~ /system/ { ... }" block with this',
-      "# one, then check and reload: nginx -t && systemctl reload nginx",
+      '# In the server block for example.social: replace its "location ^~ /system/ { ... }" block with this one if it',
+      "# has one (recent Mastodon nginx.conf does), else add it; then check and reload: nginx -t && systemctl reload nginx",
       "location ^~ /system/ {",
       "  rewrite ^/system/(.+)$ https://files.example.social/$1? permanent;",
       "  return 404;",
