@@ -52,7 +52,8 @@ export function startDynamicProviderHost(
     const timer = setTimeout(() => {
       child.kill();
       reject(new Error(`dynamic-provider host did not start: ${stderr}`));
-    }, 30_000);
+      // A guard against a host that never starts, not a budget: at load 40 on 2 cores 30 s was missed.
+    }, 300_000);
     child.on("error", reject);
     child.stdout.on("data", (c: Buffer) => {
       stdout += c.toString();
