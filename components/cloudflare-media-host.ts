@@ -1,7 +1,8 @@
 // Cloudflare in front of the media host: a proxied CNAME to e2, an Origin CA certificate for e2's custom domain,
 // optional zone-level Authenticated Origin Pulls, and one rule of ours per concern in the zone's entry point for its
-// phase, beside the operator's own rules (edge-rules.ts, providers/cloudflare-rule.ts). Maintainer notes:
-// docs/cloudflare.md.
+// phase, beside the operator's own rules (edge-rules.ts, providers/cloudflare-rule.ts). Optionally one more rule, the
+// redirect of old local-storage URLs (legacy-media-redirect.ts), and a hold that leaves the media host's DNS
+// record unmanaged while an old bucket still serves that name. Maintainer notes: docs/cloudflare.md.
 import * as pulumi from "@pulumi/pulumi";
 // Submodule imports: loading and type-checking whole provider SDKs costs seconds on every cold `pulumi up`.
 import { AuthenticatedOriginPullsSettings } from "@pulumi/cloudflare/authenticatedOriginPullsSettings";
@@ -19,6 +20,7 @@ import {
   type EdgeRuleSwitches,
 } from "./edge-rules";
 import { ORIGIN_CERT_VALIDITY_DAYS } from "./config";
+import { isInZone, legacyMediaRedirectRule } from "./legacy-media-redirect";
 import { CloudflareRule } from "../providers/cloudflare-rule";
 
 export type { EdgeRuleSwitches, RulesetPhase } from "./edge-rules";
@@ -68,6 +70,19 @@ export interface CloudflareMediaHostArgs {
   authenticatedOriginPulls: boolean;
   /** Which rule groups to manage; each one is a single rule in the zone's entry point for its phase. */
   edgeRules: EdgeRuleSwitches;
+  /**
+   * When set, one more rule of ours, in the zone's `http_request_dynamic_redirect` entry point: a 301 from
+   * `https://<instanceHost>/system/<key>` to `https://<mediaHost>/<key>` (old URLs of media Mastodon kept on local
+   * storage; components/legacy-media-redirect.ts). `instanceHost` is Mastodon's own host, `domain` or a name under
+   * it, proxied through Cloudflare. Default: no redirect rule.
+   */
+  legacyMediaRedirect?: { instanceHost: string };
+  /**
+   * True: register no DNS record for the media host (none created, updated or adopted), so its name keeps pointing
+   * wherever it points now (an old bucket that serves it until the media is copied). The certificate and rules are
+   * made as usual. Default false.
+   */
+  holdDnsRecord?: boolean;
   /** Existing resources to import instead of creating. Default: none. */
   adopt?: {
     /** ID of the existing DNS record (32 hex) to import; its name must match `dnsRecord`'s choice. */
@@ -145,6 +160,30 @@ export function validateCloudflareMediaHostArgs(args: CloudflareMediaHostArgs): 
     }
   }
 
+  const redirect = args.legacyMediaRedirect;
+  if (redirect !== undefined) {
+    const host = redirect?.instanceHost;
+    if (!isHostName(host)) {
+      bad("legacyMediaRedirect.instanceHost", `must be a lowercase DNS name, got ${show(host)}`);
+    } else if (isHostName(args.domain) && !isInZone(host, args.domain)) {
+      bad(
+        "legacyMediaRedirect.instanceHost",
+        `must be ${args.domain} or a name under it (the zone's rules see only its hosts), got ${show(host)}`,
+      );
+    } else if (host === args.mediaHost) {
+      bad("legacyMediaRedirect.instanceHost", `must be Mastodon's own host, not the media host ${host}`);
+    }
+  }
+  if (args.holdDnsRecord !== undefined && typeof args.holdDnsRecord !== "boolean") {
+    bad("holdDnsRecord", `must be true or false, got ${show(args.holdDnsRecord)}`);
+  }
+  if (args.holdDnsRecord === true && args.adopt?.dnsRecordId !== undefined) {
+    bad(
+      "adopt.dnsRecordId",
+      "cannot be adopted while holdDnsRecord is true: a held record is not managed at all",
+    );
+  }
+
   const adopt = args.adopt ?? {};
   for (const field of Object.keys(adopt)) {
     if (field !== "dnsRecordId") bad(`adopt.${field}`, "unknown; only dnsRecordId can be adopted here");
@@ -173,9 +212,10 @@ export function validateCloudflareMediaHostArgs(args: CloudflareMediaHostArgs): 
 /** The media host behind Cloudflare: DNS, origin certificate, optional origin pulls and per-host edge rules. */
 export class CloudflareMediaHost extends pulumi.ComponentResource {
   readonly zoneId: pulumi.Output<string>;
-  /** Name of the CNAME record: the media host, or `*.<domain>`. */
+  /** Name of the CNAME record: the media host, or `*.<domain>` (held or not). */
   readonly dnsRecordName: pulumi.Output<string>;
-  readonly dnsRecord: DnsRecord;
+  /** Absent while `holdDnsRecord` is true. */
+  readonly dnsRecord?: DnsRecord;
   /** The origin key; its private parts are secret outputs. */
   readonly originKey: PrivateKey;
   readonly originCertificateRequest: CertRequest;
@@ -191,6 +231,8 @@ export class CloudflareMediaHost extends pulumi.ComponentResource {
   readonly authenticatedOriginPulls?: AuthenticatedOriginPullsSettings;
   /** One rule per switched-on rule group, each in the zone's entry point for its phase. */
   readonly rules: Partial<Record<EdgeRuleGroup, CloudflareRule>>;
+  /** The redirect of old `/system/` URLs; absent unless `legacyMediaRedirect` is set. */
+  readonly legacyMediaRedirectRule?: CloudflareRule;
 
   constructor(name: string, args: CloudflareMediaHostArgs, opts?: pulumi.ComponentResourceOptions) {
     validateCloudflareMediaHostArgs(args);
@@ -214,14 +256,18 @@ export class CloudflareMediaHost extends pulumi.ComponentResource {
         );
       return host;
     });
-    this.dnsRecord = new DnsRecord(
-      `${name}-record`,
-      { zoneId: this.zoneId, name: recordName, type: "CNAME", content: originHost, proxied: true, ttl: 1 },
-      {
-        parent: this,
-        import: adopt.dnsRecordId !== undefined ? `${zoneIdText}/${adopt.dnsRecordId}` : undefined,
-      },
-    );
+    // Held: no record at all, so Pulumi neither creates nor changes one (and a record this stack made earlier
+    // would be deleted: the hold is meant for before the first switch, see the README).
+    if (!args.holdDnsRecord) {
+      this.dnsRecord = new DnsRecord(
+        `${name}-record`,
+        { zoneId: this.zoneId, name: recordName, type: "CNAME", content: originHost, proxied: true, ttl: 1 },
+        {
+          parent: this,
+          import: adopt.dnsRecordId !== undefined ? `${zoneIdText}/${adopt.dnsRecordId}` : undefined,
+        },
+      );
+    }
     this.dnsRecordName = pulumi.output(recordName);
 
     // Rotation: a new generation replaces key, CSR and certificate. Replacement is create-before-delete (Pulumi's
@@ -282,6 +328,17 @@ export class CloudflareMediaHost extends pulumi.ComponentResource {
       this.rules[rule.group] = new CloudflareRule(
         `${name}-rule-${rule.group}`,
         ruleResourceArgs(this.zoneId, rule),
+        { parent: this },
+      );
+    }
+
+    if (args.legacyMediaRedirect) {
+      this.legacyMediaRedirectRule = new CloudflareRule(
+        `${name}-rule-legacy-media-redirect`,
+        ruleResourceArgs(
+          this.zoneId,
+          legacyMediaRedirectRule(args.stack, args.legacyMediaRedirect.instanceHost, mediaHost),
+        ),
         { parent: this },
       );
     }

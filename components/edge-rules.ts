@@ -81,13 +81,13 @@ export const ALLOWED_PATH_PREFIXES: readonly string[] = [...PUBLIC_MEDIA_PREFIXE
   (p) => `/${p}`,
 );
 
-/** One rule, as the Cloudflare rules API takes it (plus the phase it belongs in). */
-export interface EdgeRule {
-  group: EdgeRuleGroup;
-  phase: RulesetPhase;
+/** One rule of ours, as the Cloudflare rules API takes it (plus the entry-point phase it belongs in). */
+export interface OwnedRule {
+  /** The zone entry-point phase, API spelling. */
+  phase: string;
   /**
    * Our identity for the rule inside the entry point, kept by Cloudflare across edits: built from the stack, the
-   * media host and the group, so another stack's rule for the same zone never collides with ours.
+   * host and the rule's name, so another stack's rule for the same zone never collides with ours.
    */
   ref: string;
   description: string;
@@ -96,6 +96,12 @@ export interface EdgeRule {
   /** Absent for actions that take none (block). */
   action_parameters?: Record<string, unknown>;
   enabled: true;
+}
+
+/** One media-host rule of a rule group. */
+export interface EdgeRule extends OwnedRule {
+  group: EdgeRuleGroup;
+  phase: RulesetPhase;
 }
 
 // A lowercase DNS name of at least two labels. Also keeps quotes and spaces out of rule expressions.
@@ -129,8 +135,13 @@ export function pathAllowedCondition(prefixes: readonly string[]): string {
  * characters any ref accepts; the description says in words whose rule it is.
  */
 export function edgeRuleRef(stack: string, mediaHost: string, group: EdgeRuleGroup): string {
-  const digest = createHash("sha256").update(`${stack}\n${mediaHost}`).digest("hex").slice(0, 20);
-  return `mastodon_media_${group}_${digest}`;
+  return ownedRuleRef(stack, mediaHost, group);
+}
+
+/** `mastodon_media_<name>_<20 hex of sha256(stack, host)>`: the ref scheme every rule of ours uses. */
+export function ownedRuleRef(stack: string, host: string, name: string): string {
+  const digest = createHash("sha256").update(`${stack}\n${host}`).digest("hex").slice(0, 20);
+  return `mastodon_media_${name}_${digest}`;
 }
 
 /** The rules for the media host, one per switched-on group, in phase order. */
@@ -194,7 +205,7 @@ export function edgeRules(stack: string, mediaHost: string, switches: EdgeRuleSw
 }
 
 /** One rule as the arguments of its CloudflareRule resource in `zoneId` (camelCase; no parameters when none). */
-export function ruleResourceArgs<Z>(zoneId: Z, rule: EdgeRule) {
+export function ruleResourceArgs<Z>(zoneId: Z, rule: OwnedRule) {
   return {
     zoneId,
     phase: rule.phase,

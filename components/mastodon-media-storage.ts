@@ -28,7 +28,7 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
   readonly bucket: E2Bucket;
   readonly edge: CloudflareMediaHost;
   readonly customDomain: E2CustomDomain;
-  /** Absent when config `verify` is false. */
+  /** Absent when config `verify` is false, or while `holdMediaDns` is true. */
   readonly mediaCheck?: MediaCheck;
   /** Absent unless config `pushMastodonEnv` is true. */
   readonly envPush?: MastodonEnvPush;
@@ -55,6 +55,11 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
             args.mastodonSharesProgramKey,
             "mastodonCredentials",
             "must be Mastodon's own key, not the program's",
+          ],
+          [
+            args.cloudflare.holdMediaDns,
+            "cloudflare.holdMediaDns",
+            "must be false: while the media host's DNS is held it still serves the old storage",
           ],
         ].filter(([bad]) => bad)
       : [];
@@ -103,10 +108,23 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
         originCertificate: args.cloudflare.originCertificate,
         authenticatedOriginPulls: args.cloudflare.authenticatedOriginPulls,
         edgeRules: args.cloudflare.edgeRules,
+        legacyMediaRedirect: args.cloudflare.legacyMediaRedirect
+          ? { instanceHost: args.instanceHost }
+          : undefined,
+        holdDnsRecord: args.cloudflare.holdMediaDns,
         adopt: { dnsRecordId: args.adopt.dnsRecordId },
       },
       { parent: this },
     );
+    const held = args.cloudflare.holdMediaDns;
+    if (held) {
+      pulumi.log.warn(
+        `holdMediaDns is true: no DNS record is managed for ${args.mediaHost}, which keeps pointing at the old ` +
+          "storage, and the media check and the push wait until you set it false. If this stack created the " +
+          "record earlier, this update deletes it: check the preview (README: Holding the media host's DNS).",
+        this,
+      );
+    }
 
     // e2 serves the media host only once the console's CNAME step has the certificate: checked, not assumed.
     this.customDomain = new E2CustomDomain(
@@ -119,10 +137,14 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
         privateKeyPem: this.edge.originPrivateKeyPem,
         waitSeconds: args.cnameWaitSeconds,
       },
-      { parent: this, dependsOn: [this.edge.dnsRecord, this.edge.originCertificate] },
+      {
+        parent: this,
+        dependsOn: [...(this.edge.dnsRecord ? [this.edge.dnsRecord] : []), this.edge.originCertificate],
+      },
     );
 
-    if (args.verify.enabled) {
+    // Held, the media host still reaches the old storage: the edge half of the check would test the wrong place.
+    if (args.verify.enabled && !held) {
       this.mediaCheck = new MediaCheck(
         `${name}-media-check`,
         {
@@ -156,7 +178,7 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
           dependsOn: [
             this.customDomain,
             this.bucket.policy,
-            this.edge.dnsRecord,
+            ...(this.edge.dnsRecord ? [this.edge.dnsRecord] : []),
             ...Object.values(this.edge.rules),
           ],
         },

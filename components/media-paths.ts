@@ -15,10 +15,14 @@
 // - app/models/preview_card.rb: `has_attached_file :image`, and `local?` is always false: cards stored with
 //   schema version 1 and later are under `cache/preview_cards/images/`, older ones under `preview_cards/images/`.
 // - app/models/site_upload.rb: `has_attached_file :file` (instance thumbnail, mascot, favicons, app icons).
+// - app/models/preview_card_provider.rb: `has_attached_file :icon` (the favicon of a trending link's site). The
+//   model has no `local?`, so its keys never take `cache/`: `preview_card_providers/icons/…` only.
 // Private, never listed here: app/models/backup.rb `has_attached_file :dump, s3_permissions: … 'private'` (users'
 // data archives, `backups/dumps/…`, handed out only through expiring signed links on the S3 endpoint) and the
 // legacy app/models/import.rb `has_attached_file :data` (`imports/data/…`, uploaded CSVs of follows, blocks…).
 // Mastodon's newer BulkImport keeps no file in the bucket.
+// Every `has_attached_file` read, with the file and commit it was read at, is kept in
+// tests/fixtures/mastodon-attachments.json; a test keeps this list equal to that fixture's public prefixes.
 
 /** Key prefixes (no leading slash, each ending in "/") of the media Mastodon serves to readers through S3_ALIAS_HOST. */
 export const PUBLIC_MEDIA_PREFIXES: readonly string[] = Object.freeze([
@@ -29,6 +33,7 @@ export const PUBLIC_MEDIA_PREFIXES: readonly string[] = Object.freeze([
   "custom_emojis/images/",
   "preview_cards/images/",
   "site_uploads/files/",
+  "preview_card_providers/icons/",
   "cache/accounts/avatars/",
   "cache/accounts/headers/",
   "cache/media_attachments/files/",

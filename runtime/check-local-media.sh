@@ -11,13 +11,18 @@
 # It runs on the Mastodon host over SSH, where Node may be missing: POSIX sh, find and awk, plus curl or GNU
 # wget (curl preferred), which verify the media host's certificate. It reads nothing from stdin (the caller's stdin carries the env block) and sends no secret.
 #
-# What it checks: a random sample of SAMPLE_SIZE files, drawn evenly from every file under MEDIA_DIR (reservoir
-# sampling, so a tree of millions of files is listed once and never held in memory). Left out: users' archives
-# (backups/) and imports (imports/), which Mastodon never serves through the media host; hidden files; names
-# with characters Mastodon does not put in keys (they would need URL-encoding). Each sampled file gets a HEAD
-# request (two tries, 15 s each); anything but a 2xx answer counts as missing. A sample catches a copy that was
-# never made, went to the wrong bucket or prefix, or stopped half-way; it cannot prove that every single file
-# arrived, which is why the runbook syncs once more after the switch.
+# What it checks: a random sample of SAMPLE_SIZE files, drawn evenly from the files under MEDIA_DIR whose path
+# starts with one of PUBLIC_PREFIXES (reservoir sampling, so a tree of millions of files is listed once and never
+# held in memory). Only those prefixes are served through the media host (the bucket policy and the edge refuse
+# everything else), so anything else (users' archives under backups/, imports/, a stray file) would fail for
+# nothing. Also left out: hidden files; names with characters Mastodon does not put in keys (they would need
+# URL-encoding). Each sampled file gets a HEAD request (two tries, 15 s each); anything but a 2xx answer counts
+# as missing. A sample catches a copy that was never made, went to the wrong bucket or prefix, or stopped
+# half-way; it cannot prove that every single file arrived, which is why the runbook syncs once more after the
+# switch.
+#
+# It prints counts per prefix, never a file's name: Mastodon's random file names are all that protects
+# followers-only and direct-message attachments, and a deploy log is often public.
 #
 #   exit 0   nothing to check (no such directory, or no public files in it), or every sampled file is served
 #   exit 1   a sampled file is not served, or the check cannot run; stderr says which and how to copy
@@ -25,6 +30,9 @@ set -u
 umask 077
 
 SAMPLE_SIZE=20
+# Mastodon's public media key prefixes: components/media-paths.ts PUBLIC_MEDIA_PREFIXES, in the same order (a test
+# keeps the two equal). Space-separated; no prefix contains a space.
+PUBLIC_PREFIXES="accounts/avatars/ accounts/headers/ media_attachments/files/ media_attachments/thumbnails/ custom_emojis/images/ preview_cards/images/ site_uploads/files/ preview_card_providers/icons/ cache/accounts/avatars/ cache/accounts/headers/ cache/media_attachments/files/ cache/media_attachments/thumbnails/ cache/custom_emojis/images/ cache/preview_cards/images/"
 
 [ "$#" -eq 4 ] || {
   echo "usage: check-local-media.sh MEDIA_DIR BASE_URL BUCKET ENDPOINT" >&2
@@ -71,14 +79,18 @@ trap 'exit 1' HUP INT TERM
 {
   (cd "$dir" && find . -type f) 2>"$work/find-errors"
   echo $? >"$work/find-status"
-} | LC_ALL=C awk -v k="$SAMPLE_SIZE" '
-BEGIN { srand() }
+} | LC_ALL=C awk -v k="$SAMPLE_SIZE" -v prefixes="$PUBLIC_PREFIXES" '
+BEGIN { srand(); np = split(prefixes, prefix, " ") }
 {
   p = substr($0, 3)
-  if (p !~ "^[-A-Za-z0-9._/]+$" || p ~ "^(backups|imports)/" || p ~ "(^|/)[.]") next
+  if (p !~ "^[-A-Za-z0-9._/]+$" || p ~ "(^|/)[.]") next
+  under = ""
+  for (i = 1; i <= np; i++)
+    if (index(p, prefix[i]) == 1 && length(p) > length(prefix[i])) { under = prefix[i]; break }
+  if (under == "") next
   n++
-  if (n <= k) pick[n] = p
-  else { j = int(rand() * n) + 1; if (j <= k) pick[j] = p }
+  if (n <= k) pick[n] = under " " p
+  else { j = int(rand() * n) + 1; if (j <= k) pick[j] = under " " p }
 }
 END {
   print n + 0
@@ -124,12 +136,17 @@ probe() {
 checked=0
 missing=0
 tail -n +2 "$work/sample" >"$work/keys"
-while IFS= read -r key; do
+: >"$work/misses"
+while IFS=' ' read -r prefix key; do
   checked=$((checked + 1))
   result=$(probe "$base/$key")
   if [ "$result" != ok ]; then
     missing=$((missing + 1))
-    [ "$missing" -le 10 ] && printf '  %s (%s)\n' "$key" "$result" >>"$work/misses"
+    # The prefix and why, never the key: an error line that quotes the URL loses the key first.
+    printf '%s %s\n' "$prefix" "$result" | LC_ALL=C awk -v key="$key" '{
+      while ((i = index($0, key)) > 0) $0 = substr($0, 1, i - 1) "<file>" substr($0, i + length(key))
+      print
+    }' >>"$work/misses"
   fi
 done <"$work/keys"
 
@@ -138,9 +155,15 @@ if [ "$missing" -eq 0 ]; then
   exit 0
 fi
 {
-  say "local media: $missing of $checked sampled files (of $total under $dir) are not served at $base/:"
-  cat "$work/misses"
-  [ "$missing" -gt 10 ] && echo "  ..."
+  say "local media: $missing of $checked sampled files (of $total under $dir) are not served at $base/;" \
+    "not served, by prefix (file names are never printed):"
+  # One line per prefix, in the order first seen: the count and the first reason given for it.
+  LC_ALL=C awk '{
+    p = $1; why = substr($0, length(p) + 2)
+    if (!(p in n)) { order[++k] = p; first[p] = why }
+    n[p]++
+  }
+  END { for (i = 1; i <= k; i++) printf "  %s: %d (%s)\n", order[i], n[order[i]], first[order[i]] }' "$work/misses"
   echo "Mastodon still serves its media from $dir: switching it to the bucket now would break those files,"
   echo "so nothing was changed on this server (env file untouched, no restart). Copy the media into the bucket"
   echo "first, then run pulumi up again:"

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { PUBLIC_MEDIA_PREFIXES } from "../components/media-paths";
 import { startMediaFilesServer, type MediaFilesServer } from "./support/media-files-server";
 import { which } from "./support/which";
 import { HANG_LIMIT_MS } from "./support/hang-limit";
@@ -68,6 +69,14 @@ interface Result {
   stdout: string;
   stderr: string;
 }
+
+describe("check-local-media.sh's prefix list", () => {
+  it("is Mastodon's public media prefixes of components/media-paths.ts, in the same order", () => {
+    const m = /^PUBLIC_PREFIXES="([^"]*)"$/m.exec(fs.readFileSync(SCRIPT, "utf8"));
+    assert.ok(m, "no PUBLIC_PREFIXES line in the script");
+    assert.deepEqual(m[1].split(" "), [...PUBLIC_MEDIA_PREFIXES]);
+  });
+});
 
 describe("check-local-media.sh", () => {
   let server: MediaFilesServer;
@@ -181,6 +190,21 @@ describe("check-local-media.sh", () => {
         });
       }
 
+      /** The public prefix a requested key falls under (every sampled key has one). */
+      function prefixOf(key: string): string {
+        const prefix = PUBLIC_MEDIA_PREFIXES.find((p) => key.startsWith(p));
+        assert.ok(prefix, `${key} is under no public prefix`);
+        return prefix;
+      }
+
+      /** Neither a file's path nor its name appears in anything the script printed. */
+      function assertNoFileNamed(r: Result, files: string[]): void {
+        for (const f of files) {
+          assert.ok(!(r.stdout + r.stderr).includes(f), `${f} was printed`);
+          assert.ok(!(r.stdout + r.stderr).includes(path.basename(f)), `${path.basename(f)} was printed`);
+        }
+      }
+
       if (variant.client === "none") {
         it("stops, naming curl and GNU wget and the way out, when the server has neither", async () => {
           const dir = mediaDir(mastodonFiles(3));
@@ -235,8 +259,10 @@ describe("check-local-media.sh", () => {
         for (const k of keys) assert.ok(files.includes(k), k);
       });
 
-      it("refuses when the media was never copied: names the files and status, prints the copy command", async () => {
-        const dir = mediaDir(mastodonFiles(60));
+      it("refuses when the media was never copied: counts per prefix with the status, no file name, prints the copy command", async () => {
+        const files = mastodonFiles(60);
+        const dir = mediaDir(files);
+        const from = server.requests.length;
         const r = await check(dir);
         assert.equal(r.status, 1);
         assert.equal(r.stdout, "");
@@ -244,24 +270,55 @@ describe("check-local-media.sh", () => {
           r.stderr,
           new RegExp(`20 of 20 sampled files \\(of 60 under ${dir.replace(/[.]/g, "\\.")}\\) are not served`),
         );
-        assert.match(r.stderr, /\(HTTP\/?[\d.]* ?404\)/);
         assert.ok(
           r.stderr.includes(`aws s3 sync '${dir}/' 's3://files/' --endpoint-url 'https://s3.example.test'`),
         );
         assert.match(r.stderr, /nothing was changed on this server/);
-        // At most ten files are listed, then an ellipsis.
-        assert.equal(r.stderr.split("\n").filter((l) => /^ {2}\S+ \(/.test(l)).length, 10);
+        // One line per prefix the sample drew from, the counts adding up to the misses, each with the status.
+        const lines = r.stderr.split("\n").filter((l) => /^ {2}\S+\/: \d+ \(/.test(l));
+        const sampledPrefixes = new Set(requestedKeys(from).map(prefixOf));
+        assert.deepEqual(new Set(lines.map((l) => l.trim().split(":")[0])), sampledPrefixes);
+        assert.equal(
+          lines.reduce((sum, l) => sum + Number(/: (\d+) \(/.exec(l)![1]), 0),
+          20,
+        );
+        for (const l of lines) assert.match(l, /\(HTTP\/?[\d.]* ?404\)$/, l);
+        assertNoFileNamed(r, files);
       });
 
-      it("catches the one file of five that is not in the bucket", async () => {
+      it("catches the one file of five that is not in the bucket, naming its prefix and not the file", async () => {
         const files = mastodonFiles(5);
         const dir = mediaDir(files);
         for (const f of files.slice(1)) server.keys.add(f);
         const r = await check(dir);
         assert.equal(r.status, 1);
         assert.match(r.stderr, /1 of 5 sampled files/);
-        assert.ok(r.stderr.includes(`  ${files[0]} (`), r.stderr);
-        for (const f of files.slice(1)) assert.ok(!r.stderr.includes(f), f);
+        assert.match(r.stderr, /^ {2}accounts\/avatars\/: 1 \(/m);
+        assertNoFileNamed(r, files);
+      });
+
+      it("samples only files under Mastodon's public prefixes, preview card provider icons included", async () => {
+        const icons = Array.from(
+          { length: 3 },
+          (_, i) => `preview_card_providers/icons/000/000/00${i}/static/favicon-${++tags}.png`,
+        );
+        const outside = [
+          "backups/dumps/000/000/001/original/archive.zip",
+          "imports/data/000/000/001/original/follows.csv",
+          "cache/backups/dumps/000/000/001/original/archive.zip",
+          "accounts/avatarsX/000/000/001/original/a.png",
+          "unknown_things/files/000/000/001/original/a.png",
+          "favicon.ico",
+          "accounts/avatars/",
+        ];
+        const dir = mediaDir([...icons, ...outside.filter((f) => !f.endsWith("/"))]);
+        fs.mkdirSync(path.join(dir, "accounts", "avatars"), { recursive: true });
+        for (const f of icons) server.keys.add(f);
+        const from = server.requests.length;
+        const r = await check(dir);
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, /all 3 sampled files of the 3 under /);
+        assert.deepEqual(requestedKeys(from).sort(), [...icons].sort());
       });
 
       it("counts a media host whose certificate it cannot verify as not serving", async () => {

@@ -3,6 +3,7 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { CloudflareMediaHost, type CloudflareMediaHostArgs } from "../components/cloudflare-media-host";
 import { EDGE_RULE_GROUPS, edgeRules } from "../components/edge-rules";
+import { legacyMediaRedirectRule } from "../components/legacy-media-redirect";
 import { CLOUDFLARE_RULE_TYPE } from "../providers/cloudflare-rule";
 import { runProgram } from "./support/program-run";
 import { minimalConfig } from "./support/stack-config";
@@ -310,6 +311,59 @@ test("with every rule group off there is no rule", async () => {
   assert.equal(all(b.record, T.rule).length, 0);
 });
 
+test("legacyMediaRedirect adds one rule of ours in the redirect phase, sent exactly as legacy-media-redirect.ts defines it", async () => {
+  const b = await scenario("redirect", (a) => (a.legacyMediaRedirect = { instanceHost: "example.social" }));
+  noFailures(b);
+  const rules = all(b.record, T.rule);
+  assert.equal(rules.length, EDGE_RULE_GROUPS.length + 1);
+  const wanted = legacyMediaRedirectRule("test", "example.social", "files.example.social");
+  const redirects = rules.filter((r) => r.inputs.phase === "http_request_dynamic_redirect");
+  assert.equal(redirects.length, 1);
+  assert.equal(redirects[0].name, "media-rule-legacy-media-redirect");
+  const { __provider: _p, rulesetId: _r, ruleId: _i, ...inputs } = redirects[0].inputs;
+  assert.deepEqual(inputs, {
+    zoneId: ZONE,
+    phase: wanted.phase,
+    ref: wanted.ref,
+    description: wanted.description,
+    expression: wanted.expression,
+    action: "redirect",
+    actionParameters: wanted.action_parameters,
+    enabled: true,
+  });
+  assert.equal(redirects[0].parentUrn, one(b.record, T.component).urn);
+  assert.ok(b.host.legacyMediaRedirectRule);
+  // The media-host rules are the same as without the redirect.
+  const others = rules.filter((r) => r !== redirects[0]).map((r) => r.inputs.ref);
+  assert.deepEqual(
+    others.sort(),
+    edgeRules("test", "files.example.social", baseArgs().edgeRules)
+      .map((r) => r.ref)
+      .sort(),
+  );
+});
+
+test("without legacyMediaRedirect no redirect rule is registered", async () => {
+  const b = await scenario("default");
+  assert.equal(
+    all(b.record, T.rule).filter((r) => r.inputs.phase === "http_request_dynamic_redirect").length,
+    0,
+  );
+  assert.equal(b.host.legacyMediaRedirectRule, undefined);
+});
+
+test("with the DNS record held no record is registered, while the certificate and the rules are", async () => {
+  const b = await scenario("held", (a) => (a.holdDnsRecord = true));
+  noFailures(b);
+  assert.equal(all(b.record, T.record).length, 0);
+  assert.equal(b.host.dnsRecord, undefined);
+  assert.equal(all(b.record, T.cert).length, 1);
+  assert.equal(all(b.record, T.rule).length, EDGE_RULE_GROUPS.length);
+  assert.equal(await value(b.host.dnsRecordName), "files.example.social");
+  // Released (the default), the record is there.
+  assert.equal(all((await scenario("default")).record, T.record).length, 1);
+});
+
 test("without adoption nothing is imported", async () => {
   const b = await scenario("default");
   for (const r of b.record.registrations) assert.equal(r.options.importId, "", r.name);
@@ -429,6 +483,30 @@ const BAD_ARGS: [string, (a: CloudflareMediaHostArgs) => void, string][] = [
   ["a domain in upper case", (a) => (a.domain = "Example.social"), "domain"],
   ["an origin host with a scheme", (a) => (a.originHost = `https://${ORIGIN}`), "originHost"],
   ["an origin host with a port", (a) => (a.originHost = `${ORIGIN}:443`), "originHost"],
+  [
+    "a redirect from an instance host outside the zone",
+    (a) => (a.legacyMediaRedirect = { instanceHost: "example.org" }),
+    "legacyMediaRedirect.instanceHost",
+  ],
+  [
+    "a redirect from the media host to itself",
+    (a) => (a.legacyMediaRedirect = { instanceHost: "files.example.social" }),
+    "legacyMediaRedirect.instanceHost",
+  ],
+  [
+    "a redirect from a host name that could break the expression's quotes",
+    (a) => (a.legacyMediaRedirect = { instanceHost: 'example.social") or (true' }),
+    "legacyMediaRedirect.instanceHost",
+  ],
+  [
+    "a held DNS record that is also adopted",
+    (a) => {
+      a.zoneId = ZONE;
+      a.holdDnsRecord = true;
+      a.adopt = { dnsRecordId: RECORD_ID };
+    },
+    "adopt.dnsRecordId",
+  ],
 ];
 
 for (const [what, change, path] of BAD_ARGS) {

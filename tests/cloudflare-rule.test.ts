@@ -20,6 +20,7 @@ import {
   type CloudflareRuleInputs,
 } from "../providers/cloudflare-rule";
 import { RULESET_PHASES, edgeRules, ruleResourceArgs, type EdgeRuleSwitches } from "../components/edge-rules";
+import { legacyMediaRedirectRule } from "../components/legacy-media-redirect";
 import {
   startCloudflareStandIn,
   type CloudflareStandIn,
@@ -349,6 +350,44 @@ describe("in a zone with the operator's rules in every phase", () => {
       );
     }
     assert.deepEqual(othersOf(zone, refs), before);
+  });
+});
+
+describe("the legacy media redirect rule", () => {
+  it("joins the zone's redirect entry point after the operator's redirect, or creates it, and destroy leaves theirs", async () => {
+    const inputs = ruleResourceArgs(newZone(), legacyMediaRedirectRule("test", "example.social", HOST));
+    const theirs = {
+      ref: "operator_www",
+      expression: '(http.host eq "www.example.social")',
+      action: "redirect",
+      action_parameters: {
+        from_value: { target_url: { value: "https://example.social/" }, status_code: 301 },
+      },
+      description: "theirs",
+    };
+    api.addRuleset(inputs.zoneId, { phase: "http_request_dynamic_redirect", rules: [theirs] });
+    const before = othersOf(inputs.zoneId, [inputs.ref]);
+    const state = await up(inputs);
+    const ep = api.entryPoint(inputs.zoneId, "http_request_dynamic_redirect")!;
+    assert.deepEqual(
+      ep.rules.map((r) => [r.ref, r.action]),
+      [
+        ["operator_www", "redirect"],
+        [inputs.ref, "redirect"],
+      ],
+    );
+    assert.deepEqual(ep.rules[1]!.action_parameters, inputs.actionParameters);
+    assert.equal(api.zones.get(inputs.zoneId)!.length, 1, "no second entry point");
+    await destroy(state);
+    assert.deepEqual(othersOf(inputs.zoneId, [inputs.ref]), before);
+
+    const empty = ruleResourceArgs(newZone(), legacyMediaRedirectRule("test", "example.social", HOST));
+    await up(empty);
+    const created = api.entryPoint(empty.zoneId, "http_request_dynamic_redirect")!;
+    assert.deepEqual(
+      created.rules.map((r) => r.ref),
+      [empty.ref],
+    );
   });
 });
 

@@ -7,7 +7,6 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import {
-  ConfigError,
   DEFAULTS,
   KNOWN_KEYS,
   OBJECT_KEYS,
@@ -17,19 +16,10 @@ import {
 } from "../components/config";
 import { isBucketName, suggestBucketName } from "../components/config/bucket-name";
 import { nearest } from "../components/config/suggest";
+import { problemsOf } from "./support/config-problems";
 import { SECRET_VALUES, minimalConfig } from "./support/stack-config";
 
 const valueOf = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
-
-function problemsOf(raw: RawConfig): string[] {
-  try {
-    parseSettings(raw);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    return err.problems;
-  }
-  assert.fail("expected the config to be rejected");
-}
 
 function assertRejected(overrides: Record<string, string | undefined>, key: string, ...fragments: string[]) {
   const problems = problemsOf(minimalConfig(overrides));

@@ -13,6 +13,7 @@ import {
   type EdgeRuleSwitches,
 } from "../components/edge-rules";
 import { PROBE_PREFIX, PUBLIC_MEDIA_PREFIXES } from "../components/media-paths";
+import { conjuncts, evaluate, parse, type Node, type Request } from "./support/rules-language";
 
 const HOST = "files.example.social";
 const ALL_ON: EdgeRuleSwitches = { ssl: true, cache: true, headers: true, methods: true };
@@ -45,123 +46,6 @@ const REFUSED_PATHS = [
   "/x/accounts/avatars/000/000/001/original/a.png",
   "/?list-type=2",
 ];
-
-// A small evaluator for the rules language subset (fields, string literals, eq/ne/in, not/and/or, parentheses,
-// and the function starts_with(field, "literal"), which Cloudflare offers on every plan). Anything outside that
-// subset throws, so a rule written with other constructs fails these tests instead of slipping through them.
-type Request = { host: string; method: string; path: string };
-type Node =
-  | { kind: "and" | "or"; left: Node; right: Node }
-  | { kind: "not"; operand: Node }
-  | { kind: "eq" | "ne"; field: string; value: string }
-  | { kind: "in"; field: string; values: string[] }
-  | { kind: "starts_with"; field: string; value: string };
-
-function tokenize(expr: string): string[] {
-  const tokens: string[] = [];
-  const re = /\s*(?:("(?:[^"\\]|\\.)*")|([(){},])|([A-Za-z_][A-Za-z0-9_.]*))/y;
-  let at = 0;
-  while (at < expr.length) {
-    if (/^\s*$/.test(expr.slice(at))) break;
-    re.lastIndex = at;
-    const m = re.exec(expr);
-    if (!m) throw new Error(`cannot read expression at ${at}: ${expr.slice(at)}`);
-    tokens.push(m[1] ?? m[2] ?? m[3]);
-    at = re.lastIndex;
-  }
-  return tokens;
-}
-
-function parse(expr: string): Node {
-  const tokens = tokenize(expr);
-  let i = 0;
-  const next = () => tokens[i++];
-  const peek = () => tokens[i];
-  const expect = (t: string) => {
-    const got = next();
-    if (got !== t) throw new Error(`expected ${t}, got ${got} in ${expr}`);
-  };
-  const literal = () => {
-    const t = next();
-    if (!t?.startsWith('"')) throw new Error(`expected a string, got ${t} in ${expr}`);
-    return JSON.parse(t) as string;
-  };
-  const FIELDS = ["http.host", "http.request.method", "http.request.uri.path"];
-  function primary(): Node {
-    const t = next();
-    if (t === "not") return { kind: "not", operand: primary() };
-    if (t === "starts_with") {
-      expect("(");
-      const field = next();
-      if (!FIELDS.includes(field)) throw new Error(`unsupported field ${field} in ${expr}`);
-      expect(",");
-      const value = literal();
-      expect(")");
-      return { kind: "starts_with", field, value };
-    }
-    if (t === "(") {
-      const inner = disjunction();
-      expect(")");
-      return inner;
-    }
-    if (!FIELDS.includes(t)) throw new Error(`unsupported field or token ${t} in ${expr}`);
-    const op = next();
-    if (op === "eq" || op === "ne") return { kind: op, field: t, value: literal() };
-    if (op === "in") {
-      expect("{");
-      const values: string[] = [];
-      while (peek() !== "}") values.push(literal());
-      expect("}");
-      return { kind: "in", field: t, values };
-    }
-    throw new Error(`unsupported operator ${op} in ${expr}`);
-  }
-  function conjunction(): Node {
-    let node = primary();
-    while (peek() === "and") {
-      next();
-      node = { kind: "and", left: node, right: primary() };
-    }
-    return node;
-  }
-  function disjunction(): Node {
-    let node = conjunction();
-    while (peek() === "or") {
-      next();
-      node = { kind: "or", left: node, right: conjunction() };
-    }
-    return node;
-  }
-  const tree = disjunction();
-  if (i !== tokens.length) throw new Error(`trailing tokens in ${expr}`);
-  return tree;
-}
-
-function evaluate(node: Node, req: Request): boolean {
-  const field = (name: string) =>
-    name === "http.host" ? req.host : name === "http.request.method" ? req.method : req.path;
-  switch (node.kind) {
-    case "and":
-      return evaluate(node.left, req) && evaluate(node.right, req);
-    case "or":
-      return evaluate(node.left, req) || evaluate(node.right, req);
-    case "not":
-      return !evaluate(node.operand, req);
-    case "eq":
-      return field(node.field) === node.value;
-    case "ne":
-      return field(node.field) !== node.value;
-    case "in":
-      return node.values.includes(field(node.field));
-    case "starts_with":
-      return field(node.field).startsWith(node.value);
-  }
-}
-
-/** The top-level `and` operands of a parsed expression. */
-function conjuncts(node: Node): Node[] {
-  return node.kind === "and" ? [...conjuncts(node.left), ...conjuncts(node.right)] : [node];
-}
 
 const allRules = () => edgeRules(STACK, HOST, ALL_ON).map((rule) => ({ phase: rule.phase, rule }));
 const at = (host: string, method: string, path = PUBLIC_PATHS[0]!): Request => ({ host, method, path });

@@ -20,11 +20,13 @@ import {
   ListObjectsV2Command,
   PutBucketAclCommand,
   PutBucketPolicyCommand,
+  PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
 import { publicReadPolicy, type PolicyDocument } from "../components/bucket-policy";
 import { MAX_TIMEOUT_SECONDS } from "../components/media-check-limits";
 import { DEFAULT_REQUEST_TIMEOUT_SECONDS } from "../runtime/media-check-inputs";
+import { PRIVATE_PREFIXES, PROBE_PREFIX, PUBLIC_MEDIA_PREFIXES } from "../components/media-paths";
 import { cephRgwSkipReason, startCephRgw, type CephRgw, type S3Key } from "./support/ceph-rgw";
 import {
   makePki,
@@ -104,11 +106,15 @@ interface Scenario {
   mastodon?: S3Key;
   env?: Record<string, string>;
   onStdout?: (soFar: string, child: ChildProcess) => void;
+  /** Objects put in the bucket before the check runs (a bucket that already holds users' media). */
+  seed?: string[];
 }
 
 /** A bucket, the edge stand-in in front of it, one run of the checker; then what is left. */
 async function scenario(s: Scenario = {}) {
   const name = await bucket(s.setup);
+  for (const Key of s.seed ?? [])
+    await admin.send(new PutObjectCommand({ Bucket: name, Key, Body: "media" }));
   // As in a real setup, the bucket's name is the media host's first label.
   const mediaHost = `${s.hostLabel ?? name}.${DNS_NAME}`;
   const media = await startFakeMediaHost({
@@ -332,6 +338,40 @@ suite(
       );
       assert.doesNotMatch(run.stdout, /^wait upload/m, "a refused key must not be retried");
       assert.equal(media.requests.length, 0);
+    });
+
+    // The check's own probes are random names it writes and deletes within the run, holding no user data: it
+    // may print those. It never lists the bucket and never names anything else in it.
+    test("in a bucket holding users' media the check prints only its own probe keys, passing or failing", async () => {
+      const media = [
+        ...PUBLIC_MEDIA_PREFIXES.map(
+          (p) => `${p}000/000/001/original/u53rm3d1a${randomBytes(4).toString("hex")}.png`,
+        ),
+        `backups/dumps/000/000/001/original/archive-${randomBytes(4).toString("hex")}.zip`,
+        `imports/data/000/000/001/original/follows-${randomBytes(4).toString("hex")}.csv`,
+      ];
+      const passing = await scenario({ seed: media, mastodon: mastodonKey });
+      assert.equal(passing.run.code, 0, passing.run.stdout + passing.run.stderr);
+      const failing = await scenario({ seed: media, setup: { policy: "none" } });
+      assert.notEqual(failing.run.code, 0);
+      for (const { run } of [passing, failing]) {
+        const printed = run.stdout + run.stderr;
+        for (const key of media) {
+          assert.ok(!printed.includes(key), `${key} was printed`);
+          assert.ok(!printed.includes(key.split("/").pop()!), `the file name of ${key} was printed`);
+        }
+        // Every key-shaped mention is one of the check's own probes.
+        const mentions = [...PUBLIC_MEDIA_PREFIXES, ...PRIVATE_PREFIXES, PROBE_PREFIX].flatMap((prefix) =>
+          [...printed.matchAll(new RegExp(`${prefix.replace(/[/]/g, "\\/")}\\S*`, "g"))].map((m) => m[0]),
+        );
+        assert.ok(mentions.length > 0, "the probe key is printed, so the search above can see keys");
+        for (const mention of mentions)
+          assert.match(
+            mention,
+            /^(_probe\/[0-9a-f]{16,64}(-mastodon)?\.txt|backups\/_mastodon-media-probe-[0-9a-f]{16,64})\b/,
+            mention,
+          );
+      }
     });
 
     test("a bucket without the public-read policy fails at get with RGW's 403 AccessDenied after the time-out", async () => {

@@ -1,6 +1,8 @@
 // The public key prefixes: shape, and which of Mastodon's keys they let readers fetch.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import {
   isPubliclyReadable,
   PRIVATE_PREFIXES,
@@ -42,6 +44,7 @@ for (const key of [
   "preview_cards/images/000/001/002/original/p.jpg",
   "cache/preview_cards/images/000/001/003/original/p.jpg",
   "site_uploads/files/000/000/001/@1x/thumb.png",
+  "preview_card_providers/icons/000/000/001/static/favicon.png",
   "_probe/mastodon-media-check",
 ]) {
   test(`readers may fetch ${key}`, () => assert.equal(isPubliclyReadable(key), true));
@@ -58,3 +61,52 @@ for (const key of [
 ]) {
   test(`readers may not fetch ${JSON.stringify(key)}`, () => assert.equal(isPubliclyReadable(key), false));
 }
+
+interface AttachmentEntry {
+  class: string;
+  attachment: string;
+  keyPrefixes: string[];
+  access: "public" | "private";
+}
+/** Every has_attached_file of the Mastodon version the fixture cites (tests/fixtures/mastodon-attachments.json). */
+const MASTODON = JSON.parse(
+  readFileSync(path.join(__dirname, "fixtures", "mastodon-attachments.json"), "utf8"),
+) as { attachments: AttachmentEntry[] };
+
+/** Paperclip's `:class/:attachment/` (ActiveSupport underscore + pluralize, for the names that occur). */
+function paperclipPrefix(entry: AttachmentEntry): string {
+  const snake = entry.class.replace(/(?<!^)([A-Z])/g, "_$1").toLowerCase();
+  const plural = (word: string) => (word === "data" ? word : `${word}s`);
+  return `${plural(snake)}/${plural(entry.attachment)}/`;
+}
+
+test("the fixture's key prefixes follow Paperclip's :class/:attachment/, with cache/ only as the remote copy", () => {
+  assert.ok(MASTODON.attachments.length >= 10);
+  for (const entry of MASTODON.attachments) {
+    const own = paperclipPrefix(entry);
+    assert.equal(entry.keyPrefixes[0], own, `${entry.class}.${entry.attachment}`);
+    for (const extra of entry.keyPrefixes.slice(1)) assert.equal(extra, `cache/${own}`);
+  }
+});
+
+test("the public prefix list is exactly the public attachments' key prefixes of the cited Mastodon version", () => {
+  const fromMastodon = MASTODON.attachments
+    .filter((a) => a.access === "public")
+    .flatMap((a) => a.keyPrefixes);
+  assert.deepEqual([...PUBLIC_MEDIA_PREFIXES].sort(), [...new Set(fromMastodon)].sort());
+  assert.ok(PUBLIC_MEDIA_PREFIXES.includes("preview_card_providers/icons/"));
+});
+
+test("every private attachment of the cited Mastodon version is under a private prefix and under no public one", () => {
+  const privateKeys = MASTODON.attachments
+    .filter((a) => a.access === "private")
+    .flatMap((a) => a.keyPrefixes);
+  assert.ok(privateKeys.length > 0);
+  for (const prefix of privateKeys) {
+    assert.ok(
+      PRIVATE_PREFIXES.some((p) => prefix.startsWith(p)),
+      `${prefix} is not under a private prefix`,
+    );
+    assert.equal(isPubliclyReadable(`${prefix}000/000/001/original/x`), false, prefix);
+  }
+});

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, it } from "node:test";
+import { oldUrlsAdvice } from "../tools/migrate";
 import { parseMigrateArgs } from "../tools/migrate/args";
 import { Comparison, lsjsonEntry, prefixOf } from "../tools/migrate/listing";
 import { COMMON_FLAGS, COPY_FLAGS, LIST_FLAGS, PROBE_FLAGS } from "../tools/migrate/rclone-flags";
@@ -254,5 +255,32 @@ describe("rclone's output, made safe to print", () => {
     assert.deepEqual([a.present.objects, a.missing.objects, a.different.objects], [1, 1, 1]);
     assert.deepEqual(c.toCopy, ["a/2", "a/3"]);
     assert.equal(c.total().bucket.objects, 3);
+  });
+});
+
+describe("what plan says about old /system/ URLs", () => {
+  const oldUrls = {
+    instanceHost: "example.social",
+    mediaHost: "media-example.example.social",
+    zone: "example.social",
+  };
+
+  it("names the stack's Cloudflare rule when legacyMediaRedirect is on, and prints no nginx snippet", () => {
+    const advice = oldUrlsAdvice({ ...oldUrls, byCloudflareRule: true });
+    assert.match(
+      advice,
+      /redirected to https:\/\/media-example\.example\.social\/<key> by the stack's Cloudflare rule/,
+    );
+    assert.doesNotMatch(advice, /rewrite|location/);
+  });
+
+  it("prints the nginx redirect when the rule is off, naming legacyMediaRedirect as the alternative", () => {
+    const advice = oldUrlsAdvice({ ...oldUrls, byCloudflareRule: false });
+    assert.match(advice, /legacyMediaRedirect is off: .*legacyMediaRedirect: true does the same at the edge/);
+    assert.match(advice, /^location \^~ \/system\/ \{$/m);
+    assert.match(
+      advice,
+      /rewrite \^\/system\/\(\.\+\)\$ https:\/\/media-example\.example\.social\/\$1\? permanent;/,
+    );
   });
 });

@@ -240,6 +240,15 @@ describe(
         r.stdout,
         /copy would transfer 9 objects .*9 missing from the bucket, 0 of another size. Nothing was changed/,
       );
+      // Leaving local storage without the stack's redirect rule: the nginx redirect for old /system/ URLs.
+      assert.match(
+        r.stdout,
+        /old URLs: after the switch, https:\/\/example\.social\/system\/<key> must redirect/,
+      );
+      assert.match(
+        r.stdout,
+        /^ {2}rewrite \^\/system\/\(\.\+\)\$ https:\/\/files\.example\.social\/\$1\? permanent;$/m,
+      );
       assertNoKeyPrinted(r, Object.keys(TREE));
     });
 

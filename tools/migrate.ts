@@ -15,7 +15,8 @@ import { MigrateError } from "./migrate/errors";
 import { PulumiCliError } from "./pulumi-cli";
 import { hostRunner, localRunner, type Runner } from "./migrate/runner";
 import { bucketSide, sourceSide } from "./migrate/sides";
-import { readStackTarget, runPulumi } from "./migrate/stack";
+import { legacyRedirectWay, nginxLegacyMediaRedirect } from "../components/legacy-media-redirect";
+import { readStackTarget, runPulumi, type StackTarget } from "./migrate/stack";
 import { copy, plan, verify, type StepContext } from "./migrate/steps";
 import { UsageError } from "./stack-args";
 
@@ -24,6 +25,19 @@ export interface MigrateIo {
   out: (text: string) => void;
   err: (text: string) => void;
   pulumi: typeof runPulumi;
+}
+
+/** The Cloudflare rule when the stack owns it; else the nginx snippet, with the rule as the alternative. */
+export function oldUrlsAdvice(o: StackTarget["oldUrls"]): string {
+  const way = o.byCloudflareRule
+    ? legacyRedirectWay({ zone: o.zone, instanceHost: o.instanceHost, proxied: true })
+    : legacyRedirectWay({ zone: o.zone, instanceHost: o.instanceHost, proxied: undefined });
+  if (way.by === "cloudflare")
+    return `old URLs: https://${o.instanceHost}/system/<key> is redirected to https://${o.mediaHost}/<key> by the stack's Cloudflare rule (legacyMediaRedirect).\n`;
+  return (
+    `old URLs: after the switch, https://${o.instanceHost}/system/<key> must redirect to https://${o.mediaHost}/<key> ` +
+    `(legacyMediaRedirect is off: ${way.why}). For nginx:\n\n${nginxLegacyMediaRedirect(o.instanceHost, o.mediaHost)}`
+  );
 }
 
 async function run(args: MigrateArgs, io: MigrateIo): Promise<number> {
@@ -44,6 +58,8 @@ async function run(args: MigrateArgs, io: MigrateIo): Promise<number> {
       out: io.out,
       err: io.err,
       roots: source.directory ? [source.directory] : [],
+      // Leaving local storage: old https://<instance>/system/<key> URLs must redirect (mastodon/documentation#1627).
+      ...(args.source.kind === "s3" ? {} : { oldUrlsAdvice: oldUrlsAdvice(target.oldUrls) }),
     };
     switch (args.step) {
       case "plan":

@@ -38,6 +38,9 @@ export const DEFAULTS = {
   mastodonHostEnvFile: DEFAULT_ENV_FILE,
   mastodonHostRestart: DEFAULT_RESTART,
   pushMastodonEnv: false,
+  // Off: the redirect rule acts on the instance's own host, which the operator may serve otherwise.
+  legacyMediaRedirect: false,
+  holdMediaDns: false,
 };
 
 /** Keys whose values must be stored encrypted (`pulumi config set --secret`). */
@@ -77,6 +80,9 @@ export const KNOWN_KEYS = [
   "mastodonHost",
   "mastodonHostSshKey",
   "pushMastodonEnv",
+  "instanceHost",
+  "legacyMediaRedirect",
+  "holdMediaDns",
 ] as const;
 
 /** Variables the program writes into Mastodon's env block itself; `mastodonEnvExtra` may not override them. */

@@ -4,6 +4,7 @@ import { parseAdopt } from "./adopt";
 import { parseBucket } from "./bucket-name";
 import { parseEdgeRules } from "./edge-rules-setting";
 import { parseEnvExtra } from "./env-extra";
+import { parseHoldMediaDns } from "./hold-media-dns";
 import {
   DEFAULTS,
   KNOWN_KEYS,
@@ -11,6 +12,7 @@ import {
   MAX_WAIT_SECONDS,
   ORIGIN_CERT_VALIDITY_DAYS,
 } from "./keys";
+import { parseInstanceHost, parseLegacyMediaRedirect } from "./legacy-media-redirect-setting";
 import { parseMastodonHost } from "./mastodon-host";
 import { ConfigError, Problems } from "./problems";
 import { parsePushMastodonEnv } from "./push-mastodon-env";
@@ -152,6 +154,14 @@ export function parseSettings(raw: RawConfig): Settings {
     MAX_TIMEOUT_SECONDS,
   );
   const adopt = parseAdopt(get("adopt"), problems);
+  const instanceHost = parseInstanceHost(get("instanceHost"), domain, mediaHost, problems);
+  const legacyMediaRedirect = parseLegacyMediaRedirect(
+    get("legacyMediaRedirect"),
+    instanceHost,
+    domain,
+    problems,
+  );
+  const holdMediaDns = parseHoldMediaDns(get, adopt?.dnsRecordId !== undefined, problems);
   const pushMastodonEnv = parsePushMastodonEnv(get, problems);
   const mastodonHost = parseMastodonHost(
     get("mastodonHost"),
@@ -181,6 +191,7 @@ export function parseSettings(raw: RawConfig): Settings {
     domain: domain!,
     bucket: bucket!,
     mediaHost,
+    instanceHost: instanceHost!,
     e2Endpoint: e2Endpoint!,
     e2Region: e2Region!,
     e2Credentials,
@@ -195,6 +206,8 @@ export function parseSettings(raw: RawConfig): Settings {
       originCertificate: { keyType: keyType!, validityDays: validityDays!, generation: generation! },
       authenticatedOriginPulls: authenticatedOriginPulls!,
       edgeRules: edgeRules!,
+      legacyMediaRedirect: legacyMediaRedirect!,
+      holdMediaDns: holdMediaDns!,
     },
     cnameWaitSeconds: cnameWaitSeconds!,
     verify: { enabled: verifyEnabled!, timeoutSeconds: verifyTimeoutSeconds! },

@@ -34,6 +34,8 @@ export interface Settings {
   bucket: string;
   /** `<bucket>.<domain>`: the host Mastodon puts in media URLs. */
   mediaHost: string;
+  /** Mastodon's own host (config `instanceHost`, default `domain`), where local storage served `/system/<key>`. */
+  instanceHost: string;
   /** e2 S3 endpoint host name, no scheme. */
   e2Endpoint: string;
   e2Region: string;
@@ -48,6 +50,10 @@ export interface Settings {
     originCertificate: { keyType: OriginKeyType; validityDays: number; generation: number };
     authenticatedOriginPulls: boolean;
     edgeRules: Record<EdgeRuleGroup, boolean>;
+    /** Own the Cloudflare rule redirecting `https://<instanceHost>/system/<key>` to the media host (config key). */
+    legacyMediaRedirect: boolean;
+    /** Create, update or adopt no DNS record for the media host: it keeps pointing at the old storage. */
+    holdMediaDns: boolean;
   };
   cnameWaitSeconds: number;
   verify: { enabled: boolean; timeoutSeconds: number };

@@ -42,6 +42,9 @@ export interface StackTarget {
   /** "mastodon": Mastodon's own key; "program": the program's e2 key, because the stack has no Mastodon key. */
   keyKind: "mastodon" | "program";
   host?: HostTarget;
+  /** Where old local-storage URLs (`https://<instanceHost>/system/<key>`) must now point, and whether the stack's
+   * Cloudflare rule (`legacyMediaRedirect`) already does it. */
+  oldUrls: { instanceHost: string; mediaHost: string; zone: string; byCloudflareRule: boolean };
   /** Why `host` is undefined, for the message when `--from host` is asked for. */
   hostProblem?: string;
 }
@@ -118,6 +121,12 @@ export function readStackTarget(
     region: settings.e2Region,
     key,
     keyKind,
+    oldUrls: {
+      instanceHost: settings.instanceHost,
+      mediaHost: settings.mediaHost,
+      zone: settings.domain,
+      byCloudflareRule: settings.cloudflare.legacyMediaRedirect,
+    },
   };
   const h = settings.mastodonHost;
   if (!h) {

@@ -18,6 +18,8 @@ export interface StepContext {
   err: (text: string) => void;
   /** Local roots whose paths are taken out of rclone's messages. */
   roots: string[];
+  /** What plan says about old `/system/` URLs; only when the source is local storage. */
+  oldUrlsAdvice?: string;
 }
 
 /** Lists one side into `onEntry`; throws a MigrateError naming the side when rclone fails. */
@@ -74,6 +76,7 @@ export async function plan(ctx: StepContext): Promise<number> {
     `plan: copy would transfer ${n} objects (${formatBytes(t.missing.bytes + t.different.bytes)}): ` +
       `${t.missing.objects} missing from the bucket, ${t.different.objects} of another size. Nothing was changed.\n`,
   );
+  if (ctx.oldUrlsAdvice) ctx.out(`\n${ctx.oldUrlsAdvice}`);
   return 0;
 }
 
