@@ -17,7 +17,11 @@ import { DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS } from "./media-check-limi
  * clone or a CI runner sees the same inputs and runs nothing on a no-op `pulumi up`. Read from those
  * sources, not run here (no Pulumi CLI or provider plugin offline): on the README's first-live-run list.
  */
-export const MEDIA_CHECK_COMMAND = "node --import tsx runtime/media-check.ts";
+export const MEDIA_CHECK_COMMAND = __filename.endsWith(".js")
+  ? // Compiled: this is the mastodon-media package in another program's node_modules. Its working directory is
+    // that program's, so the shipped JavaScript is found by package name from there (package.json `exports`).
+    `node -e "require('mastodon-media/media-check')"`
+  : "node --import tsx runtime/media-check.ts";
 
 /** Default for {@link MediaCheckArgs.timeoutSeconds}, in seconds (config `verifyTimeoutSeconds`). */
 export const DEFAULT_MEDIA_CHECK_TIMEOUT_SECONDS = DEFAULT_TIMEOUT_SECONDS;

@@ -20,7 +20,15 @@ const TESTS = __dirname;
 // Tests that mostly wait on child processes and servers, in two groups that take about as long as each other;
 // the S3 ones share one Ceph cluster per process, so they stay together.
 const WAITING_ON_PROCESSES = [
-  ["media-check", "ceph-rgw", "e2-bucket-provider", "bucket-policy-rgw", "cname-bundle", "tls-probe"],
+  [
+    "media-check",
+    "ceph-rgw",
+    "e2-bucket-provider",
+    "bucket-policy-rgw",
+    "cname-bundle",
+    "tls-probe",
+    "library-package",
+  ],
   ["pulumi-load", "e2-custom-domain", "mastodon-env-push", "merge-env", "cloudflare-rule", "purge"],
 ].map((group) => group.map((name) => `tests/${name}.test.ts`));
 const allTests = fs
