@@ -204,6 +204,9 @@ describe(
       const providerText = bucket.inputs.__provider as string;
       for (const secret of [key.accessKeyId, key.secretAccessKey])
         assert.ok(!providerText.includes(secret), "a key in the serialized provider");
+      // State is shared between machines: the provider must not name where the package was installed.
+      assert.ok(!providerText.includes(consumer), "the consumer's path in the serialized provider");
+      assert.match(providerText, /require\("@aws-sdk\/client-s3"\)/);
       const host = await startDynamicProviderHost({ NODE_EXTRA_CA_CERTS: rgw.caFile }, consumer);
       try {
         const request = new providerProto.CreateRequest();
