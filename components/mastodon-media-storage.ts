@@ -2,27 +2,32 @@
 // The bucket side and the Cloudflare side are independent; the only chain is
 // key → CSR → certificate → custom domain → media check → (opt-in) env push.
 import * as pulumi from "@pulumi/pulumi";
-import type { Settings } from "./config";
+import { settingsFromArgs, type Settings } from "./config";
+import { e2ConsoleStep } from "./e2-console-step";
 import { CloudflareMediaHost } from "./cloudflare-media-host";
 import { E2Bucket } from "./e2-bucket";
 import { edgeRules } from "./edge-rules";
 import { E2CustomDomain } from "../providers/e2-custom-domain";
 import { MASTODON_S3_PERMISSION, multipartThresholdBytes, renderMastodonEnv } from "./mastodon-env";
 import { MastodonEnvPush } from "./mastodon-env-push";
+import type { MastodonMediaStorageArgs } from "./mastodon-media-storage-args";
 import { MediaCheck } from "./media-check";
 
-/** Validated settings of one instance (see components/config/); the stack config is their only source. */
-export type MastodonMediaStorageArgs = Settings;
+export type { MastodonMediaStorageArgs };
+
+/** Settings already validated by normalizeArgs (this repository's program passes them from its stack config). */
+const isSettings = (args: MastodonMediaStorageArgs | Settings): args is Settings =>
+  "mediaHost" in args && "cloudflare" in args;
 
 /** Everything that puts one Mastodon instance's media on e2 behind Cloudflare. */
 export class MastodonMediaStorage extends pulumi.ComponentResource {
   /** The host media URLs use, e.g. files.example.social. */
-  readonly mediaHost: string;
+  readonly mediaHost: pulumi.Output<string>;
   /** `https://<mediaHost>`. */
-  readonly mediaBaseUrl: string;
+  readonly mediaBaseUrl: pulumi.Output<string>;
   readonly bucketName: pulumi.Output<string>;
   /** e2 S3 endpoint host. */
-  readonly e2Endpoint: string;
+  readonly e2Endpoint: pulumi.Output<string>;
   /** Mastodon's S3 settings for .env.production, one KEY=value per line. Secret. */
   readonly mastodonEnv: pulumi.Output<string>;
   readonly bucket: E2Bucket;
@@ -38,8 +43,29 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
     registered: boolean;
     expectedCertificateSha256: string;
   }>;
+  /** The domain to register in the e2 console ("Add CNAME"): `*.<domain>`. */
+  readonly cnameDomain: pulumi.Output<string>;
+  /** The origin certificate (PEM) to paste in the e2 console. */
+  readonly originCertificatePem: pulumi.Output<string>;
+  /** Its private key (PEM) to paste in the e2 console. Secret. */
+  readonly originPrivateKeyPem: pulumi.Output<string>;
+  /** SHA-256 fingerprint (hex) of the origin certificate e2 must serve for the media host. */
+  readonly originCertificateSha256: pulumi.Output<string>;
+  /** Whether e2 served the origin certificate for the media host at the last check. */
+  readonly customDomainRegistered: pulumi.Output<boolean>;
+  /** The e2 console step in words: what to paste where, or that it is done. */
+  readonly e2ConsoleInstructions: pulumi.Output<string>;
 
-  constructor(name: string, args: MastodonMediaStorageArgs, opts?: pulumi.ComponentResourceOptions) {
+  /**
+   * `args`: the arguments (MastodonMediaStorageArgs; invalid ones throw an InputPropertiesError naming each,
+   * before anything is registered), or Settings already validated from the stack config.
+   */
+  constructor(
+    name: string,
+    input: MastodonMediaStorageArgs | Settings,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
+    const args = isSettings(input) ? input : settingsFromArgs(input);
     // The config parser refuses these already; checked here too, before anything is registered, so that no
     // other caller can push without the media check, a verified server or Mastodon's own key.
     const pushProblems = args.pushMastodonEnv
@@ -164,7 +190,7 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
           timeoutSeconds: args.verify.timeoutSeconds,
           // What the env block makes Mastodon's uploads look like, so the check's look the same.
           mastodonS3Permission: MASTODON_S3_PERMISSION,
-          multipartThresholdBytes: multipartThresholdBytes(args.mastodonEnvExtra),
+          multipartThresholdBytes: pulumi.output(args.mastodonEnvExtra).apply(multipartThresholdBytes),
           // What changes the media host's behaviour without changing the check's own inputs.
           triggers: [
             this.customDomain.expectedCertificateSha256,
@@ -185,23 +211,25 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
       );
     }
 
-    this.mediaHost = args.mediaHost;
-    this.mediaBaseUrl = `https://${args.mediaHost}`;
+    this.mediaHost = pulumi.output(args.mediaHost);
+    this.mediaBaseUrl = pulumi.output(`https://${args.mediaHost}`);
     this.bucketName = this.bucket.bucketName;
-    this.e2Endpoint = args.e2Endpoint;
+    this.e2Endpoint = pulumi.output(args.e2Endpoint);
     const { accessKeyId, secretAccessKey } = args.mastodonCredentials;
     this.mastodonEnv = pulumi.secret(
-      pulumi.all([this.bucketName, accessKeyId, secretAccessKey]).apply(([bucket, keyId, secretKey]) =>
-        renderMastodonEnv({
-          bucket,
-          region: args.e2Region,
-          endpointHost: args.e2Endpoint,
-          mediaHost: args.mediaHost,
-          accessKeyId: keyId,
-          secretAccessKey: secretKey,
-          extra: args.mastodonEnvExtra,
-        }),
-      ),
+      pulumi
+        .all([this.bucketName, accessKeyId, secretAccessKey, args.mastodonEnvExtra])
+        .apply(([bucket, keyId, secretKey, extra]) =>
+          renderMastodonEnv({
+            bucket,
+            region: args.e2Region,
+            endpointHost: args.e2Endpoint,
+            mediaHost: args.mediaHost,
+            accessKeyId: keyId,
+            secretAccessKey: secretKey,
+            extra,
+          }),
+        ),
     );
 
     if (args.pushMastodonEnv) {
@@ -240,6 +268,16 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
         registered,
         expectedCertificateSha256,
       }));
+    this.cnameDomain = this.customDomain.cnameDomain;
+    this.originCertificatePem = this.edge.originCertificatePem;
+    this.originPrivateKeyPem = this.edge.originPrivateKeyPem;
+    this.originCertificateSha256 = this.customDomain.expectedCertificateSha256;
+    this.customDomainRegistered = this.customDomain.registered;
+    this.e2ConsoleInstructions = pulumi
+      .all([this.cnameDomain, this.originCertificateSha256, this.customDomainRegistered])
+      .apply(([cnameDomain, certificateSha256, registered]) =>
+        e2ConsoleStep({ endpoint: args.e2Endpoint, cnameDomain, certificateSha256, registered }),
+      );
 
     this.registerOutputs({
       customDomain: this.customDomainStatus,
@@ -248,6 +286,7 @@ export class MastodonMediaStorage extends pulumi.ComponentResource {
       bucketName: this.bucketName,
       e2Endpoint: this.e2Endpoint,
       mastodonEnv: this.mastodonEnv,
+      e2ConsoleInstructions: this.e2ConsoleInstructions,
     });
   }
 }

@@ -18,7 +18,11 @@ import { DEFAULT_MULTIPART_THRESHOLD_BYTES, MASTODON_S3_PERMISSION, MIN_PART_BYT
  * clone or a CI runner sees the same inputs and runs nothing on a no-op `pulumi up`. Read from those
  * sources, not run here (no Pulumi CLI or provider plugin offline): on docs/live-run-checklist.md.
  */
-export const MEDIA_CHECK_COMMAND = "node --import tsx runtime/media-check.ts";
+export const MEDIA_CHECK_COMMAND = __filename.endsWith(".js")
+  ? // Compiled: this is the mastodon-media package in another program's node_modules. Its working directory is
+    // that program's, so the shipped JavaScript is found by package name from there (package.json `exports`).
+    `node -e "require('mastodon-media/media-check')"`
+  : "node --import tsx runtime/media-check.ts";
 
 /**
  * What the multipart Command runs (same working directory as {@link MEDIA_CHECK_COMMAND}): Mastodon's multipart
@@ -70,9 +74,10 @@ export interface MediaCheckArgs {
   mastodonS3Permission?: pulumi.Input<string>;
   /**
    * S3_MULTIPART_THRESHOLD as the env block gives it to Mastodon, in bytes (at least 5 MiB). The multipart
-   * probe uploads one byte more. Default: Mastodon's own, 15 MiB (15728640).
+   * probe uploads one byte more. Default: Mastodon's own, 15 MiB (15728640). An Output (from env variables given
+   * as an Output) is checked when it resolves.
    */
-  multipartThresholdBytes?: number;
+  multipartThresholdBytes?: pulumi.Input<number>;
   /**
    * How long the check keeps retrying while DNS and the edge settle, in whole seconds (1-3600).
    * Default 300. Each request is also bounded (10 s), and the probe is deleted after the deadline.
@@ -141,13 +146,21 @@ export class MediaCheck extends pulumi.ComponentResource {
         reason: "is not set, but its other half is; give both halves of Mastodon's key, or neither",
       });
     }
-    const threshold = args.multipartThresholdBytes ?? DEFAULT_MULTIPART_THRESHOLD_BYTES;
-    if (!(Number.isInteger(threshold) && threshold >= MIN_PART_BYTES)) {
-      throw new pulumi.InputPropertyError({
-        propertyPath: "multipartThresholdBytes",
-        reason: `must be a whole number of bytes, at least ${MIN_PART_BYTES} (5 MiB), got ${threshold}`,
-      });
-    }
+    const thresholdProblem = (threshold: number) =>
+      Number.isInteger(threshold) && threshold >= MIN_PART_BYTES
+        ? undefined
+        : new pulumi.InputPropertyError({
+            propertyPath: "multipartThresholdBytes",
+            reason: `must be a whole number of bytes, at least ${MIN_PART_BYTES} (5 MiB), got ${threshold}`,
+          });
+    const givenThreshold = args.multipartThresholdBytes ?? DEFAULT_MULTIPART_THRESHOLD_BYTES;
+    const plainProblem = typeof givenThreshold === "number" ? thresholdProblem(givenThreshold) : undefined;
+    if (plainProblem) throw plainProblem;
+    const threshold = pulumi.output(givenThreshold).apply((t) => {
+      const problem = thresholdProblem(t);
+      if (problem) throw problem;
+      return String(t);
+    });
     super("mastodon-media:verify:MediaCheck", name, {}, opts);
     const permission = args.mastodonS3Permission ?? MASTODON_S3_PERMISSION;
 
@@ -199,7 +212,7 @@ export class MediaCheck extends pulumi.ComponentResource {
           AWS_ACCESS_KEY_ID: pulumi.secret(ownKey ? args.mastodonAccessKeyId! : args.accessKeyId),
           AWS_SECRET_ACCESS_KEY: pulumi.secret(ownKey ? args.mastodonSecretAccessKey! : args.secretAccessKey),
           MEDIA_CHECK_KEY_SETTING: ownKey ? "mastodonAccessKeyId" : "e2AccessKeyId",
-          S3_MULTIPART_THRESHOLD: String(threshold),
+          S3_MULTIPART_THRESHOLD: threshold,
           MASTODON_S3_PERMISSION: permission,
           MEDIA_CHECK_REQUEST_TIMEOUT_SECONDS: String(MULTIPART_REQUEST_TIMEOUT_SECONDS),
         },

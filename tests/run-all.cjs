@@ -29,6 +29,7 @@ const WAITING_ON_PROCESSES = [
     "migrate",
     "migrate-host",
   ],
+  // library-package starts a second Ceph cluster of its own in this process: it balances the two groups.
   [
     "pulumi-load",
     "e2-custom-domain",
@@ -39,6 +40,7 @@ const WAITING_ON_PROCESSES = [
     "pulumi-cli",
     "cname-bundle",
     "tls-probe",
+    "library-package",
   ],
 ].map((group) => group.map((name) => `tests/${name}.test.ts`));
 const allTests = fs

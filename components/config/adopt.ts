@@ -3,7 +3,7 @@ import type { Problems } from "./problems";
 import type { Settings } from "./settings";
 import { isPlainObject, parseJson, ZONE_ID } from "./values";
 
-export function parseAdopt(value: string | undefined, problems: Problems): Settings["adopt"] | undefined {
+export function parseAdopt(value: unknown, problems: Problems): Settings["adopt"] | undefined {
   if (value === undefined) return undefined;
   const expected = `an object like {"bucket": true, "dnsRecordId": "<32 hex>"}`;
   const parsed = parseJson("adopt", value, problems, expected);

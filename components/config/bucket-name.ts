@@ -30,7 +30,7 @@ export function suggestBucketName(domain: string | undefined): string | undefine
  * media host in messages and for a suggested name. Returns undefined when the key is missing or invalid.
  */
 export function parseBucket(
-  value: string | undefined,
+  value: unknown,
   domain: string | undefined,
   problems: Problems,
 ): string | undefined {
@@ -50,7 +50,7 @@ export function parseBucket(
         `protected, and another name means a new bucket and new media URLs). Try ${example}`,
     );
   }
-  if (!isBucketName(value)) {
+  if (typeof value !== "string" || !isBucketName(value)) {
     return problems.add(
       "bucket",
       value,

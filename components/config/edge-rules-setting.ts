@@ -6,7 +6,7 @@ import { nearest } from "./suggest";
 import { parseJson } from "./values";
 
 export function parseEdgeRules(
-  value: string | undefined,
+  value: unknown,
   problems: Problems,
 ): Record<EdgeRuleGroup, boolean> | undefined {
   const expected = `a list drawn from ${EDGE_RULE_GROUPS.map((g) => show(g)).join(", ")} (set with \`pulumi config set --path 'edgeRules[0]' ssl\`; an empty list turns every rule group off)`;

@@ -13,7 +13,8 @@ const REFUSED_ENV_KEYS: Record<string, string> = {
 import type { Problems } from "./problems";
 import { ENV_NAME, isPlainObject, parseJson } from "./values";
 
-function parseJsonQuietly(value: string): unknown {
+function parseJsonQuietly(value: unknown): unknown {
+  if (typeof value !== "string") return value;
   try {
     return JSON.parse(value);
   } catch {
@@ -27,7 +28,7 @@ function isMultipartThreshold(value: string): boolean {
 
 /** `secret`: some value in it is encrypted (`--secret --path`), so no value is echoed in a problem. */
 export function parseEnvExtra(
-  value: string | undefined,
+  value: unknown,
   problems: Problems,
   secret = false,
 ): Record<string, string> | undefined {

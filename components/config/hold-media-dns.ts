@@ -10,13 +10,13 @@ import { parseBoolean } from "./values";
  * bucket). `get` reads a raw config value; `adoptsRecord`: whether `adopt` names a DNS record.
  */
 export function parseHoldMediaDns(
-  get: (key: string) => string | undefined,
+  get: (key: string) => unknown,
   adoptsRecord: boolean,
   problems: Problems,
 ): boolean | undefined {
   const hold = parseBoolean("holdMediaDns", get("holdMediaDns"), DEFAULTS.holdMediaDns, problems);
   if (hold !== true) return hold;
-  if (get("pushMastodonEnv") === "true") {
+  if (get("pushMastodonEnv") === "true" || get("pushMastodonEnv") === true) {
     problems.addHidden(
       "pushMastodonEnv",
       "is true, but holdMediaDns is true: Mastodon would be switched while the media host still points at the old storage. Copy and verify first, then set holdMediaDns false in the same change as pushMastodonEnv true (README: Holding the media host's DNS).",

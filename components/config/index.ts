@@ -25,3 +25,4 @@ export { readStackConfig, type RawConfig } from "./stack-config";
 export { ConfigError } from "./problems";
 export { isDnsName } from "./values";
 export { parseSettings } from "./parse-settings";
+export { normalizeArgs, settingsFromArgs, type ArgValues } from "./normalize-args";

@@ -3,6 +3,7 @@ import { EDGE_RULE_GROUPS } from "../edge-rules";
 import { MAX_WAIT_SECONDS } from "../../providers/e2-custom-domain";
 import { DEFAULT_ENV_FILE, DEFAULT_RESTART } from "../mastodon-env-push";
 import { DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS } from "../media-check-limits";
+import type { MastodonMediaStorageArgs } from "../mastodon-media-storage-args";
 import type { DnsRecordMode, OriginKeyType } from "./settings";
 
 export { MAX_WAIT_SECONDS, MAX_TIMEOUT_SECONDS };
@@ -55,7 +56,10 @@ export const SECRET_KEYS = [
 /** Keys holding objects: Pulumi.yaml's `config:` block can only declare scalars and arrays. */
 export const OBJECT_KEYS = ["mastodonEnvExtra", "adopt", "mastodonHost"] as const;
 
-/** Every key the program reads; anything else in the namespace is a typo and is rejected. */
+/**
+ * Every key the program reads, which are also the fields of MastodonMediaStorageArgs; anything else is a typo
+ * and is rejected. A new setting is added here, to the args interface and to normalizeArgs.
+ */
 export const KNOWN_KEYS = [
   "domain",
   "bucket",
@@ -83,7 +87,7 @@ export const KNOWN_KEYS = [
   "instanceHost",
   "legacyMediaRedirect",
   "holdMediaDns",
-] as const;
+] as const satisfies readonly (keyof MastodonMediaStorageArgs)[];
 
 /** Variables the program writes into Mastodon's env block itself; `mastodonEnvExtra` may not override them. */
 export const MANAGED_ENV_KEYS = [

@@ -11,13 +11,13 @@ import { isDnsName, parseBoolean } from "./values";
  * default. Anything Mastodon may be served from, in the zone or not; not the media host.
  */
 export function parseInstanceHost(
-  value: string | undefined,
+  value: unknown,
   domain: string | undefined,
   mediaHost: string,
   problems: Problems,
 ): string | undefined {
   if (value === undefined) return domain;
-  const host = value.toLowerCase().replace(/\.$/, "");
+  const host = typeof value === "string" ? value.toLowerCase().replace(/\.$/, "") : "";
   if (!isDnsName(host))
     return problems.add(
       "instanceHost",
@@ -35,7 +35,7 @@ export function parseInstanceHost(
 
 /** legacyMediaRedirect: only for an instance host inside the zone, where the zone's rules see its requests. */
 export function parseLegacyMediaRedirect(
-  value: string | undefined,
+  value: unknown,
   instanceHost: string | undefined,
   domain: string | undefined,
   problems: Problems,

@@ -9,7 +9,7 @@ import { isDnsName, isPlainObject, parseJson } from "./values";
 
 /** `pushing`: pushMastodonEnv is on, which makes hostKey required. */
 export function parseMastodonHost(
-  value: string | undefined,
+  value: unknown,
   problems: Problems,
   sshKey: () => pulumi.Output<string> | undefined,
   pushing = false,

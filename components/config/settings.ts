@@ -28,7 +28,10 @@ export interface MastodonHostSettings {
   localMediaDir?: string;
 }
 
-/** Everything the program needs, validated. Plain values except the secrets. */
+/**
+ * Everything the component needs, validated and completed (normalizeArgs). Plain values except the secrets
+ * and the extra env variables.
+ */
 export interface Settings {
   domain: string;
   bucket: string;
@@ -43,7 +46,8 @@ export interface Settings {
   mastodonCredentials: Credentials;
   /** True when Mastodon gets the program's own e2 key because no bucket-scoped key was configured. */
   mastodonSharesProgramKey: boolean;
-  mastodonEnvExtra: Record<string, string>;
+  /** An Output when a program passed one (checked when it resolves); plain from the stack config. */
+  mastodonEnvExtra: Record<string, string> | pulumi.Output<Record<string, string>>;
   cloudflare: {
     zoneId?: string;
     dnsRecord: DnsRecordMode;

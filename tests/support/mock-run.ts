@@ -2,6 +2,7 @@
 // The program is started through @pulumi/pulumi's own `run` entry (the code the language host calls for
 // `pulumi up`), so ts-node registration, stack creation and stack outputs happen exactly as in a deploy;
 // only the resource monitor is replaced by the SDK's MockMonitor.
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { isSecretWrapper } from "../../tools/secret-signature";
@@ -339,6 +340,21 @@ export class ProgramFailed extends Error {
 }
 
 /**
+ * The program entry the CLI hands the language host: a file named by Pulumi.yaml's top-level `main`
+ * (pulumi/pulumi: a file `main` becomes the entry point, its directory the working directory), else the
+ * "." (the working directory, which is the program directory), where @pulumi/pulumi's run.js then follows
+ * package.json's exports or main.
+ */
+function programEntry(programDir: string): string {
+  const dir = path.resolve(programDir);
+  const project = path.join(dir, "Pulumi.yaml");
+  const main = fs.existsSync(project)
+    ? /^main:\s*(\S+)\s*$/m.exec(fs.readFileSync(project, "utf8"))?.[1]
+    : undefined;
+  return main ? path.resolve(dir, main) : ".";
+}
+
+/**
  * Runs the program under mocks in this process and returns what it registered. Each call starts a new
  * mock monitor and evaluates the program's entry module again.
  */
@@ -362,8 +378,14 @@ export async function runProgramUnderMocks(opts: MockRunOptions): Promise<MockRu
     require.cache[cliEntry] ??= {
       exports: { nodeJSProcessExitedAfterLoggingUserActionableMessage: 32 },
     } as NodeJS.Module;
+    // The entry as the CLI passes it: Pulumi.yaml's `main` when it names a file, else the directory.
+    const entry = programEntry(opts.programDir);
     // A program is a module: forget an earlier run's copy so that this run executes it again.
-    delete require.cache[require.resolve(`${path.resolve(opts.programDir)}/`)];
+    try {
+      delete require.cache[require.resolve(entry === "." ? `${path.resolve(opts.programDir)}/` : entry)];
+    } catch {
+      // Not resolvable before ts-node is registered (an index.ts without package.json main): never loaded.
+    }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { run } = require("@pulumi/pulumi/cmd/run/run") as {
       run(
@@ -374,7 +396,7 @@ export async function runProgramUnderMocks(opts: MockRunOptions): Promise<MockRu
       ): Promise<unknown>;
     };
     await run(
-      { _: [path.resolve(opts.programDir)] },
+      { _: [entry] },
       () => {},
       (e) => (failure ??= e),
       () => false,
