@@ -20,6 +20,9 @@ const minimalArgs = (extra: Partial<MastodonMediaStorageArgs> = {}): MastodonMed
   ...extra,
 });
 
+/** A real ed25519 public key (any valid one: the test is about the access keys). */
+const SSH_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+
 const EXPECTED_FAILURE = /^Invalid MastodonMediaStorage arguments:/;
 
 /**
@@ -181,7 +184,7 @@ test("Mastodon's key given as an Output equal to the program's is refused for a 
         mastodonAccessKeyId: pulumi.output(SECRET_VALUES.e2AccessKeyId),
         mastodonSecretAccessKey: "other",
         pushMastodonEnv: true,
-        mastodonHost: { host: "mastodon.example.social", user: "mastodon", hostKey: "ssh-ed25519 AAAA" },
+        mastodonHost: { host: "mastodon.example.social", user: "mastodon", hostKey: SSH_HOST_KEY },
         mastodonHostSshKey: SECRET_VALUES.mastodonHostSshKey,
       }),
     ).mastodonCredentials.accessKeyId;
