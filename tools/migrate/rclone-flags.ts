@@ -4,8 +4,10 @@
 //
 // None of these carries a secret: the keys travel in the rclone process's environment (rclone-env.ts).
 
-/** What Mastodon stores on each upload (config/initializers/paperclip.rb `s3_headers`). */
-export const MASTODON_CACHE_CONTROL = "public, max-age=315576000, immutable";
+import { MASTODON_CACHE_CONTROL } from "../../components/mastodon-env";
+
+// What Mastodon stores on each upload; copied objects get the same.
+export { MASTODON_CACHE_CONTROL };
 
 /** Seconds between progress reports: at least every 10 s, as the operator watches hours of copying. */
 export const STATS_SECONDS = 5;
